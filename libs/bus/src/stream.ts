@@ -1,0 +1,230 @@
+/**
+ * JetStream: the domain-event stream, publishing with the event id as the
+ * message id (server-side dedupe), and durable consumers shared by every
+ * instance of a service with explicit acks, bounded redelivery with backoff,
+ * and a dead-letter subject for poison events.
+ */
+import type { Logger } from '@parley/logger';
+import type { DomainEvent, DomainEventType, ServiceName, Subjects } from '@parley/protocol';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JsMsg,
+  type NatsConnection,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  headers as natsHeaders,
+} from 'nats';
+import { decode, encode, HEADERS } from './codec.js';
+
+export interface StreamOptions {
+  /** how long events are kept (ms); default 7 days */
+  maxAgeMs?: number;
+  /** dedupe window for message ids (ms); default 2 minutes */
+  duplicateWindowMs?: number;
+}
+
+/** Create the event stream if missing (idempotent, safe from several processes). */
+export async function ensureEventStream(nc: NatsConnection, s: Subjects, opts: StreamOptions = {}): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const config = {
+    name: s.eventStream,
+    subjects: [s.eventWildcard],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(opts.maxAgeMs ?? 7 * 24 * 3600_000),
+    duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
+  };
+  try {
+    await jsm.streams.info(s.eventStream);
+  } catch {
+    try {
+      await jsm.streams.add(config);
+    } catch (err) {
+      // another instance created it in between
+      await jsm.streams.info(s.eventStream).catch(() => {
+        throw err;
+      });
+    }
+  }
+}
+
+/** Publish one domain event; the event id is the JetStream msg id, so a retry is a no-op. */
+export async function publishEvent(
+  nc: NatsConnection,
+  s: Subjects,
+  event: DomainEvent,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ seq: number; duplicate: boolean }> {
+  const js = nc.jetstream();
+  const h = natsHeaders();
+  if (event.request_id) h.set(HEADERS.REQUEST_ID, event.request_id);
+  const ack = await js.publish(s.event(event.type), encode(event), {
+    msgID: event.id,
+    headers: h,
+    timeout: opts.timeoutMs ?? 5_000,
+  });
+  return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+export interface ConsumerOptions {
+  nc: NatsConnection;
+  subjects: Subjects;
+  service: ServiceName;
+  logger: Logger;
+  /** which event types this consumer wants (filtered in-process; one durable per service) */
+  types: readonly DomainEventType[];
+  /** handle one event; throw to have it redelivered with backoff */
+  handle: (event: DomainEvent, meta: EventMeta) => Promise<void>;
+  /** time a handler may hold an event before the server redelivers it (ms); default 30 s */
+  ackWaitMs?: number;
+  /** deliveries before an event goes to the dead-letter subject; default 10 */
+  maxDeliver?: number;
+  /** backoff before redelivery after a failure, by attempt (ms) */
+  backoffMs?: number[];
+  /** events handled at once; events are ordered per `keyOf` */
+  concurrency?: number;
+  keyOf?: (event: DomainEvent) => string;
+  /** durable name override (tests) */
+  durable?: string;
+}
+
+export interface EventMeta {
+  deliveryCount: number;
+  streamSeq: number;
+  /** keep a long handler's event from being redelivered */
+  working(): void;
+}
+
+export interface EventConsumer {
+  stop(): Promise<void>;
+  /** resolves when the consume loop has ended (stop() or a fatal error) */
+  done: Promise<void>;
+}
+
+/** Create/update the durable consumer (shared by every instance of the service). */
+export async function ensureDurable(
+  nc: NatsConnection,
+  s: Subjects,
+  durable: string,
+  opts: { ackWaitMs: number; maxDeliver: number },
+): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const config = {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(opts.ackWaitMs),
+    max_deliver: opts.maxDeliver,
+    filter_subject: s.eventWildcard,
+    max_ack_pending: 1000,
+  };
+  try {
+    await jsm.consumers.info(s.eventStream, durable);
+    await jsm.consumers.update(s.eventStream, durable, {
+      ack_wait: config.ack_wait,
+      max_deliver: config.max_deliver,
+    });
+  } catch {
+    await jsm.consumers.add(s.eventStream, config).catch(async (err) => {
+      await jsm.consumers.info(s.eventStream, durable).catch(() => {
+        throw err;
+      });
+    });
+  }
+}
+
+export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsumer> {
+  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  const maxDeliver = opts.maxDeliver ?? 10;
+  const backoff = opts.backoffMs ?? [200, 1_000, 5_000, 15_000, 30_000];
+  const durable = opts.durable ?? opts.subjects.durable(opts.service);
+  await ensureEventStream(opts.nc, opts.subjects);
+  await ensureDurable(opts.nc, opts.subjects, durable, { ackWaitMs, maxDeliver });
+  const js = opts.nc.jetstream();
+  const consumer = await js.consumers.get(opts.subjects.eventStream, durable);
+  const messages = await consumer.consume({ max_messages: Math.max(16, (opts.concurrency ?? 1) * 4) });
+  const log = opts.logger.child({ consumer: durable });
+  const chains = new Map<string, Promise<void>>();
+  const inflight = new Set<Promise<void>>();
+  const concurrency = opts.concurrency ?? 1;
+
+  const process = async (m: JsMsg): Promise<void> => {
+    let event: DomainEvent;
+    try {
+      event = decode<DomainEvent>(m.data);
+    } catch {
+      await deadLetter(m, 'undecodable');
+      return;
+    }
+    if (!opts.types.includes(event.type)) {
+      m.ack();
+      return;
+    }
+    const meta: EventMeta = {
+      deliveryCount: m.info.deliveryCount,
+      streamSeq: m.info.streamSequence,
+      working: () => m.working(),
+    };
+    try {
+      await opts.handle(event, meta);
+      await m.ackAck().catch(() => m.ack());
+    } catch (err) {
+      if (m.info.deliveryCount >= maxDeliver) {
+        log.error({ err, event_id: event.id, type: event.type }, 'event failed for the last time');
+        await deadLetter(m, 'max_deliver');
+        return;
+      }
+      const delay = backoff[Math.min(m.info.deliveryCount - 1, backoff.length - 1)] ?? 1_000;
+      log.warn({ err, event_id: event.id, attempt: m.info.deliveryCount, retry_in_ms: delay }, 'event failed');
+      m.nak(delay);
+    }
+  };
+
+  const deadLetter = async (m: JsMsg, reason: string) => {
+    const h = natsHeaders();
+    h.set('Parley-Dead-Reason', reason);
+    h.set('Parley-Stream-Seq', String(m.info.streamSequence));
+    try {
+      await js.publish(opts.subjects.deadLetter(opts.service), m.data, { headers: h }).catch(() => {
+        // no stream captures the DLQ subject: a core publish still reaches listeners, and the log keeps it
+        opts.nc.publish(opts.subjects.deadLetter(opts.service), m.data, { headers: h });
+      });
+    } finally {
+      log.error({ reason, stream_seq: m.info.streamSequence }, 'event dead-lettered');
+      m.term();
+    }
+  };
+
+  const done = (async () => {
+    for await (const m of messages) {
+      let key = 'all';
+      if (opts.keyOf) {
+        try {
+          key = opts.keyOf(decode<DomainEvent>(m.data));
+        } catch {
+          key = 'undecodable';
+        }
+      }
+      while (inflight.size >= concurrency) await Promise.race(inflight);
+      const prev = chains.get(key) ?? Promise.resolve();
+      const next = prev.then(() => process(m));
+      chains.set(key, next);
+      inflight.add(next);
+      void next.finally(() => {
+        inflight.delete(next);
+        if (chains.get(key) === next) chains.delete(key);
+      });
+    }
+    await Promise.allSettled([...inflight]);
+  })();
+
+  return {
+    done,
+    async stop() {
+      await messages.close().catch(() => undefined);
+      await done;
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './common.js';
+export * from './define.js';
+export * from './load.js';

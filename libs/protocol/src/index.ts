@@ -1,0 +1,11 @@
+export * from './close-codes.js';
+export * from './domain-events.js';
+export * from './dto.js';
+export * from './envelope.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './rpc.js';
+export * from './schemas.js';
+export * from './subjects.js';
+export * from './validate.js';
+export { z } from 'zod';

@@ -1,0 +1,119 @@
+/**
+ * The internal request map: every command `dialogs` serves on
+ * `<prefix>.rpc.<command>`, its request schema and its response type.
+ * Client events are forwarded under their own names with the caller's identity.
+ */
+import { z } from 'zod';
+import type { DialogDto, FileDto, MessageDto, PageMeta, UserDto, UserRecordDto } from './dto.js';
+import { type ClientAnswers, CLIENT_EVENTS, type ClientEvent } from './events.js';
+import { clientParams, HARD_MAX_BODY_CHARS, id } from './schemas.js';
+
+/** Who is asking: set by the gateway from the verified JWT, never by the client. */
+export const callerSchema = z.object({
+  user_id: id,
+  /** the WebSocket connection the request came from (null for HTTP) */
+  conn_id: z.string().max(64).nullable().default(null),
+});
+export type Caller = z.output<typeof callerSchema>;
+
+function clientRpc<E extends ClientEvent>(event: E) {
+  return z.object({ caller: callerSchema, params: clientParams[event] });
+}
+
+const nullableText = (max: number) =>
+  z
+    .union([z.null(), z.string().max(max)])
+    .optional()
+    .transform((v) => v ?? null);
+
+export const userRoleSchema = z.enum(['student', 'reviewer', 'support', 'admin']);
+
+export const claimsSchema = z.object({
+  user_id: id,
+  email: z.string().max(254).optional(),
+  username: z.string().max(254).optional(),
+  first_name: z.string().max(150).optional(),
+  last_name: z.string().max(150).optional(),
+});
+
+const internalRequests = {
+  /** upsert the profile from verified JWT claims; answers the user record */
+  'users.upsert_from_claims': z.object({ claims: claimsSchema }),
+  /** the user ids that share at least one dialog with `user_id` (presence fan-out) */
+  'users.contacts': z.object({ user_id: id }),
+  /** PATCH /api/users/me/ */
+  'users.update_me': z.object({ caller: callerSchema, params: z.object({ email_notifications: z.boolean() }) }),
+  /** POST /api/dialogs/new-message/ */
+  'dialogs.new_message': z.object({
+    caller: callerSchema,
+    params: z.object({
+      body: nullableText(HARD_MAX_BODY_CHARS),
+      file_id: id.nullable().optional().transform((v) => v ?? null),
+      lesson_id: id.nullable().optional().transform((v) => v ?? null),
+      client_id: nullableText(64),
+    }),
+  }),
+  /** record an uploaded file's metadata after its bytes are stored */
+  'files.create': z.object({
+    caller: callerSchema,
+    params: z.object({
+      storage_key: z.string().min(1).max(255),
+      file_name: z.string().min(1).max(255),
+      size: z.number().int().min(0),
+      content_type: z.string().min(1).max(127),
+    }),
+  }),
+  /** look a file up by its storage key (GET /media/...) */
+  'files.get': z.object({ storage_key: z.string().min(1).max(255) }),
+  'admin.users.upsert': z.object({
+    id,
+    email: nullableText(254),
+    first_name: nullableText(150),
+    last_name: nullableText(150),
+    github_url: nullableText(255),
+    avatar: nullableText(255),
+    role: userRoleSchema.optional(),
+    reviewer_id: id.nullable().optional(),
+    email_notifications: z.boolean().optional(),
+    email_confirmed: z.boolean().optional(),
+    is_active: z.boolean().optional(),
+  }),
+  'admin.dialogs.create': z.object({
+    users: z.array(id).max(50).default([]),
+    with_role: z.enum(['support']).nullable().optional().transform((v) => v ?? null),
+  }),
+  'admin.dialogs.list': z.object({ user_id: id.nullable().optional().transform((v) => v ?? null) }),
+} as const;
+
+export const rpcRequests = {
+  ...(Object.fromEntries(CLIENT_EVENTS.map((e) => [e, clientRpc(e)])) as {
+    [E in ClientEvent]: ReturnType<typeof clientRpc<E>>;
+  }),
+  ...internalRequests,
+};
+
+export type RpcCommand = keyof typeof rpcRequests;
+export const RPC_COMMANDS = Object.keys(rpcRequests) as RpcCommand[];
+
+export type RpcRequest<C extends RpcCommand> = z.input<(typeof rpcRequests)[C]>;
+export type RpcParsed<C extends RpcCommand> = z.output<(typeof rpcRequests)[C]>;
+
+/** A successful answer: `data` and, for paginated loads, `meta`. */
+export interface RpcReply<T> {
+  data: T;
+  meta?: PageMeta;
+}
+
+export interface RpcResponses extends ClientAnswers {
+  'users.upsert_from_claims': UserRecordDto;
+  'users.contacts': number[];
+  'users.update_me': UserDto;
+  'dialogs.new_message': MessageDto;
+  'files.create': FileDto;
+  'files.get': FileDto & { owner_id: number };
+  'admin.users.upsert': UserRecordDto;
+  'admin.dialogs.create': DialogDto;
+  'admin.dialogs.list': DialogDto[];
+}
+
+export type RpcResponse<C extends RpcCommand> = C extends keyof RpcResponses ? RpcResponses[C] : never;

@@ -1,0 +1,54 @@
+/**
+ * Every NATS subject, stream, bucket and queue-group name, computed from one
+ * configurable prefix (SUBJECT_PREFIX). Nothing else writes a subject string.
+ */
+import type { DomainEventType } from './domain-events.js';
+import type { RpcCommand } from './rpc.js';
+
+export type ServiceName = 'gateway' | 'dialogs' | 'notifier' | 'mailer';
+
+export function subjects(prefix: string) {
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) {
+    throw new Error(`invalid subject prefix: ${JSON.stringify(prefix)}`);
+  }
+  const token = prefix.replace(/\./g, '_');
+  return {
+    prefix,
+    /** request/reply served by `dialogs` */
+    rpc: (command: RpcCommand) => `${prefix}.rpc.${command}`,
+    rpcWildcard: `${prefix}.rpc.>`,
+    /** queue group shared by all instances of a service */
+    queue: (service: ServiceName) => `${prefix}.${service}`,
+    /** domain events on the JetStream stream */
+    event: (type: DomainEventType) => `${prefix}.evt.${type}`,
+    eventWildcard: `${prefix}.evt.>`,
+    eventStream: `${token}_events`,
+    /** durable consumer of the event stream for one service (shared by its instances) */
+    durable: (service: ServiceName) => `${token}_${service}`,
+    /** poison events a consumer gave up on */
+    deadLetter: (service: ServiceName) => `${prefix}.dlq.${service}`,
+    /** pushes to every socket of one user, on every gateway that holds one */
+    push: (userId: number) => `${prefix}.push.user.${userId}`,
+    pushWildcard: `${prefix}.push.user.*`,
+    /** presence: a user's first/last socket on any gateway */
+    presenceBucket: `${token}_presence`,
+    /** uploaded files, readable by every gateway instance */
+    filesBucket: `${token}_files`,
+    /** mailer's pending and sent e-mails */
+    mailBucket: `${token}_mail`,
+  } as const;
+}
+
+export type Subjects = ReturnType<typeof subjects>;
+
+/** Every concrete name `subjects(prefix)` can produce, for the uniqueness test and docs. */
+export function allSubjectNames(s: Subjects, commands: readonly RpcCommand[], events: readonly DomainEventType[]) {
+  const services: ServiceName[] = ['gateway', 'dialogs', 'notifier', 'mailer'];
+  return [
+    ...commands.map((c) => s.rpc(c)),
+    ...services.map((x) => s.queue(x)),
+    ...events.map((e) => s.event(e)),
+    ...services.map((x) => s.deadLetter(x)),
+    s.push(1),
+  ];
+}
