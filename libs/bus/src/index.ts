@@ -1,5 +1,6 @@
 export * from './codec.js';
 export * from './connect.js';
+export * from './lifecycle.js';
 export * from './limiter.js';
 export * from './push.js';
 export * from './request.js';

@@ -1,0 +1,6 @@
+export * from './mysql.js';
+export * from './nats.js';
+export * from './servers.js';
+export * from './smtp-sink.js';
+export * from './wait-for.js';
+export * from './ws-client.js';

@@ -1,0 +1,83 @@
+/** An in-process SMTP server speaking the real protocol; keeps every accepted message, parsed. */
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { freePort } from './nats.js';
+import { waitFor } from './wait-for.js';
+
+export interface SinkMessage {
+  envelope: { from: string; to: string[] };
+  parsed: ParsedMail;
+  raw: string;
+}
+
+export interface SmtpSink {
+  port: number;
+  /** smtp://user:pass@127.0.0.1:port, for SMTP_URL */
+  url: string;
+  messages: SinkMessage[];
+  /** resolves when at least n messages arrived */
+  waitForCount(n: number, timeoutMs?: number): Promise<SinkMessage[]>;
+  /** stop listening (an outage); `start()` listens again on the same port */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** after the next accepted message, run `hook` (e.g. kill the mailer) */
+  onAccept?: ((m: SinkMessage) => void) | undefined;
+}
+
+export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpSink> {
+  const port = opts.port ?? (await freePort());
+  const messages: SinkMessage[] = [];
+  let server: SMTPServer | undefined;
+  const sink: SmtpSink = {
+    port,
+    url: `smtp://parley:secret@127.0.0.1:${port}`,
+    messages,
+    waitForCount: (n, timeoutMs = 10_000) =>
+      waitFor(() => (messages.length >= n ? messages : undefined), { timeoutMs, what: `${n} e-mails (got ${messages.length})` }),
+    async start() {
+      server = new SMTPServer({
+        secure: false,
+        authOptional: true,
+        disabledCommands: ['STARTTLS'],
+        logger: false,
+        onAuth(auth, _session, cb) {
+          cb(null, { user: auth.username });
+        },
+        onData(stream, session, cb) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            const raw = Buffer.concat(chunks).toString('utf8');
+            simpleParser(raw)
+              .then((parsed) => {
+                const m: SinkMessage = {
+                  envelope: {
+                    from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+                    to: session.envelope.rcptTo.map((r) => r.address),
+                  },
+                  parsed,
+                  raw,
+                };
+                messages.push(m);
+                cb();
+                sink.onAccept?.(m);
+              })
+              .catch((err: Error) => cb(err));
+          });
+        },
+      });
+      const srv = server;
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(port, '127.0.0.1', () => resolve());
+      });
+    },
+    async stop() {
+      const srv = server;
+      server = undefined;
+      if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+  await sink.start();
+  return sink;
+}
