@@ -75,8 +75,12 @@ export interface ConsumerOptions {
   logger: Logger;
   /** which event types this consumer wants (filtered in-process; one durable per service) */
   types: readonly DomainEventType[];
-  /** handle one event; throw to have it redelivered with backoff */
-  handle: (event: DomainEvent, meta: EventMeta) => Promise<void>;
+  /**
+   * handle one event; throw to have it redelivered with backoff; return
+   * `{ deferMs }` to have it redelivered later without counting as a failure
+   * (it stays unacked in the stream, so it survives a restart)
+   */
+  handle: (event: DomainEvent, meta: EventMeta) => Promise<void | EventOutcome>;
   /** time a handler may hold an event before the server redelivers it (ms); default 30 s */
   ackWaitMs?: number;
   /** deliveries before an event goes to the dead-letter subject; default 10 */
@@ -88,6 +92,14 @@ export interface ConsumerOptions {
   keyOf?: (event: DomainEvent) => string;
   /** durable name override (tests) */
   durable?: string;
+  /** events delivered and not yet acked, across every instance; default 1000 */
+  maxAckPending?: number;
+}
+
+/** What a handler may return instead of nothing (= ack). */
+export interface EventOutcome {
+  /** not yet: redeliver this event after this long (ms) */
+  deferMs: number;
 }
 
 export interface EventMeta {
@@ -108,7 +120,7 @@ export async function ensureDurable(
   nc: NatsConnection,
   s: Subjects,
   durable: string,
-  opts: { ackWaitMs: number; maxDeliver: number },
+  opts: { ackWaitMs: number; maxDeliver: number; maxAckPending?: number },
 ): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const config = {
@@ -118,13 +130,14 @@ export async function ensureDurable(
     ack_wait: nanos(opts.ackWaitMs),
     max_deliver: opts.maxDeliver,
     filter_subject: s.eventWildcard,
-    max_ack_pending: 1000,
+    max_ack_pending: opts.maxAckPending ?? 1000,
   };
   try {
     await jsm.consumers.info(s.eventStream, durable);
     await jsm.consumers.update(s.eventStream, durable, {
       ack_wait: config.ack_wait,
       max_deliver: config.max_deliver,
+      ...(opts.maxAckPending ? { max_ack_pending: opts.maxAckPending } : {}),
     });
   } catch {
     await jsm.consumers.add(s.eventStream, config).catch(async (err) => {
@@ -141,11 +154,17 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
   const backoff = opts.backoffMs ?? [200, 1_000, 5_000, 15_000, 30_000];
   const durable = opts.durable ?? opts.subjects.durable(opts.service);
   await ensureEventStream(opts.nc, opts.subjects);
-  await ensureDurable(opts.nc, opts.subjects, durable, { ackWaitMs, maxDeliver });
+  await ensureDurable(opts.nc, opts.subjects, durable, {
+    ackWaitMs,
+    maxDeliver,
+    ...(opts.maxAckPending ? { maxAckPending: opts.maxAckPending } : {}),
+  });
   const js = opts.nc.jetstream();
   const consumer = await js.consumers.get(opts.subjects.eventStream, durable);
   const messages = await consumer.consume({ max_messages: Math.max(16, (opts.concurrency ?? 1) * 4) });
   const log = opts.logger.child({ consumer: durable });
+  // a consumer whose connection is gone must end its loop (its pull timers would otherwise run forever)
+  void opts.nc.closed().then(() => messages.close().catch(() => undefined));
   const chains = new Map<string, Promise<void>>();
   const inflight = new Set<Promise<void>>();
   const concurrency = opts.concurrency ?? 1;
@@ -168,7 +187,11 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
       working: () => m.working(),
     };
     try {
-      await opts.handle(event, meta);
+      const outcome = await opts.handle(event, meta);
+      if (outcome && outcome.deferMs > 0) {
+        m.nak(Math.ceil(outcome.deferMs));
+        return;
+      }
       await m.ackAck().catch(() => m.ack());
     } catch (err) {
       if (m.info.deliveryCount >= maxDeliver) {

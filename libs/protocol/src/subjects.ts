@@ -36,6 +36,8 @@ export function subjects(prefix: string) {
     filesBucket: `${token}_files`,
     /** mailer's pending and sent e-mails */
     mailBucket: `${token}_mail`,
+    /** a single-holder lease among the instances of a service (e.g. the active notifier) */
+    leaseBucket: (service: ServiceName) => `${token}_lease_${service}`,
   } as const;
 }
 

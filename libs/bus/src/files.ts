@@ -1,0 +1,57 @@
+/**
+ * Uploaded file bytes in a NATS Object Store bucket (`subjects.filesBucket`), so every gateway
+ * instance can serve what any of them stored. Metadata lives in `dialogs` (files.create / files.get).
+ */
+import type { Subjects } from '@parley/protocol';
+import { type NatsConnection, type ObjectStore, StorageType } from 'nats';
+
+export interface StoredObject {
+  size: number;
+  /** the bytes, streamed chunk by chunk from NATS */
+  data: ReadableStream<Uint8Array>;
+}
+
+export interface FileStore {
+  /**
+   * Store the bytes of `source` under `key`. If `source` throws (e.g. an upload over the limit),
+   * the chunks written so far are purged and the error is rethrown: nothing stays stored.
+   */
+  put(key: string, source: AsyncIterable<Uint8Array>): Promise<{ size: number }>;
+  get(key: string): Promise<StoredObject | null>;
+  delete(key: string): Promise<void>;
+  /** names of the stored objects (tests, maintenance) */
+  list(): Promise<string[]>;
+}
+
+export async function openFileStore(nc: NatsConnection, s: Subjects): Promise<FileStore> {
+  const os: ObjectStore = await nc.jetstream().views.os(s.filesBucket, { storage: StorageType.File });
+  return {
+    async put(key, source) {
+      const iterator = source[Symbol.asyncIterator]();
+      const rs = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await iterator.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        async cancel() {
+          await iterator.return?.();
+        },
+      });
+      const info = await os.put({ name: key }, rs);
+      return { size: info.size };
+    },
+    async get(key) {
+      const res = await os.get(key);
+      if (!res) return null;
+      return { size: res.info.size, data: res.data };
+    },
+    async delete(key) {
+      await os.delete(key);
+    },
+    async list() {
+      const all = await os.list();
+      return all.filter((i) => !i.deleted).map((i) => i.name);
+    },
+  };
+}

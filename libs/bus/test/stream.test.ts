@@ -1,0 +1,168 @@
+/** JetStream on the real NATS: dedupe by event id, durable consumers shared by instances, redelivery, dead letters. */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import {
+  connectBus,
+  consumeEvents,
+  decode,
+  ensureEventStream,
+  type EventConsumer,
+  type NatsConnection,
+  publishEvent,
+} from '@parley/bus';
+import { silentLogger } from '@parley/logger';
+import { type DomainEvent, type MessageSeenEvent, subjects } from '@parley/protocol';
+import { natsUrl, randomPrefix, sleep, waitFor } from '@parley/testing';
+
+const logger = silentLogger();
+const conns: NatsConnection[] = [];
+const consumers: EventConsumer[] = [];
+
+async function conn(): Promise<NatsConnection> {
+  const nc = await connectBus({ servers: [await natsUrl()], name: 'stream-test', logger });
+  conns.push(nc);
+  return nc;
+}
+
+function seenEvent(n: number): MessageSeenEvent {
+  return {
+    id: randomUUID(),
+    type: 'message.seen',
+    occurred_at: new Date().toISOString(),
+    origin: { user_id: 1, conn_id: null },
+    dialog_id: n,
+    message: {} as MessageSeenEvent['message'],
+    seen_ids: [n],
+    members: [],
+  };
+}
+
+let nc: NatsConnection;
+beforeAll(async () => {
+  nc = await conn();
+});
+
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.stop().catch(() => undefined)));
+  for (const c of conns) await c.close().catch(() => undefined);
+});
+
+async function dropStream(s: ReturnType<typeof subjects>) {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.delete(s.eventStream).catch(() => undefined);
+}
+
+describe('event stream', () => {
+  test('publishing the same event id twice stores it once', async () => {
+    const s = subjects(randomPrefix());
+    await ensureEventStream(nc, s);
+    const e = seenEvent(1);
+    const a = await publishEvent(nc, s, e);
+    const b = await publishEvent(nc, s, e);
+    expect(a.duplicate).toBe(false);
+    expect(b.duplicate).toBe(true);
+    const jsm = await nc.jetstreamManager();
+    expect((await jsm.streams.info(s.eventStream)).state.messages).toBe(1);
+    await dropStream(s);
+  });
+
+  test('two instances of one durable share the events: each handled once', async () => {
+    const s = subjects(randomPrefix());
+    await ensureEventStream(nc, s);
+    const handled: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      consumers.push(
+        await consumeEvents({
+          nc: await conn(),
+          subjects: s,
+          service: 'notifier',
+          logger,
+          types: ['message.seen'],
+          handle: async (e) => {
+            handled.push((e as MessageSeenEvent).dialog_id);
+          },
+        }),
+      );
+    }
+    for (let i = 0; i < 40; i++) await publishEvent(nc, s, seenEvent(i));
+    await waitFor(() => handled.length >= 40, { what: '40 events' });
+    await sleep(300);
+    expect([...handled].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    await dropStream(s);
+  });
+
+  test('an event held by a consumer that dies is redelivered to another instance', async () => {
+    const s = subjects(randomPrefix());
+    await ensureEventStream(nc, s);
+    const doomed = await conn();
+    let startedOnDoomed = false;
+    await consumeEvents({
+      nc: doomed,
+      subjects: s,
+      service: 'mailer',
+      logger,
+      types: ['message.seen'],
+      ackWaitMs: 1_000,
+      handle: async () => {
+        startedOnDoomed = true;
+        await new Promise(() => undefined); // hangs: the process "dies" before acking
+      },
+    });
+    await publishEvent(nc, s, seenEvent(5));
+    await waitFor(() => startedOnDoomed, { what: 'first delivery' });
+    await doomed.close();
+
+    const got: { id: number; delivery: number }[] = [];
+    consumers.push(
+      await consumeEvents({
+        nc: await conn(),
+        subjects: s,
+        service: 'mailer',
+        logger,
+        types: ['message.seen'],
+        ackWaitMs: 1_000,
+        handle: async (e, meta) => {
+          got.push({ id: (e as MessageSeenEvent).dialog_id, delivery: meta.deliveryCount });
+        },
+      }),
+    );
+    await waitFor(() => got.length === 1, { timeoutMs: 10_000, what: 'redelivery' });
+    expect(got[0]).toEqual({ id: 5, delivery: 2 });
+    await dropStream(s);
+  });
+
+  test('a failing handler is retried with backoff; a poison event goes to the dead-letter subject', async () => {
+    const s = subjects(randomPrefix());
+    await ensureEventStream(nc, s);
+    const dead: DomainEvent[] = [];
+    const sub = nc.subscribe(s.deadLetter('notifier'));
+    void (async () => {
+      for await (const m of sub) dead.push(decode<DomainEvent>(m.data));
+    })();
+    const attempts = new Map<number, number>();
+    consumers.push(
+      await consumeEvents({
+        nc: await conn(),
+        subjects: s,
+        service: 'notifier',
+        logger,
+        types: ['message.seen'],
+        maxDeliver: 3,
+        backoffMs: [50],
+        handle: async (e) => {
+          const n = (e as MessageSeenEvent).dialog_id;
+          attempts.set(n, (attempts.get(n) ?? 0) + 1);
+          if (n === 1 && attempts.get(n) === 1) throw new Error('transient');
+          if (n === 2) throw new Error('poison');
+        },
+      }),
+    );
+    await publishEvent(nc, s, seenEvent(1));
+    await publishEvent(nc, s, seenEvent(2));
+    await waitFor(() => dead.length === 1 && attempts.get(1) === 2, { timeoutMs: 10_000, what: 'retry and DLQ' });
+    expect((dead[0] as MessageSeenEvent).dialog_id).toBe(2);
+    expect(attempts.get(2)).toBe(3);
+    sub.unsubscribe();
+    await dropStream(s);
+  });
+});
