@@ -8,7 +8,8 @@ const out = '.jest-results.json';
 rmSync(out, { force: true });
 const env = {
   ...process.env,
-  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --disable-warning=ExperimentalWarning`.trim(),
+  NODE_OPTIONS:
+    `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --disable-warning=ExperimentalWarning`.trim(),
   MYSQL_URL: process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
   NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
 };

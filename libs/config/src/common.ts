@@ -11,7 +11,8 @@ export const natsVars = {
     doc: 'prefix of every NATS subject, stream and bucket',
     default: 'parley',
     parse: (raw: string) => {
-      if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(raw)) throw new Error('expected letters, digits, _ - and dots');
+      if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(raw))
+        throw new Error('expected letters, digits, _ - and dots');
       return raw;
     },
   },
@@ -31,7 +32,11 @@ export const logVars = {
 } satisfies ConfigSpec;
 
 export const localeVars = {
-  MESSAGES_LOCALE: { doc: 'language of human sentences: ru or en', default: 'ru', parse: parsers.oneOf('ru', 'en') },
+  MESSAGES_LOCALE: {
+    doc: 'language of human sentences: ru or en',
+    default: 'ru',
+    parse: parsers.oneOf('ru', 'en'),
+  },
   TIME_ZONE: {
     doc: 'IANA zone of dates on the wire',
     default: 'UTC',
@@ -47,10 +52,22 @@ export const localeVars = {
 } satisfies ConfigSpec;
 
 export const urlVars = {
-  PUBLIC_URL: { doc: 'absolute base of this API (file URLs)', default: 'http://localhost:8000', parse: parsers.url('http', 'https') },
-  APP_URL: { doc: "the platform's web app (links in e-mail)", default: 'http://localhost:8000', parse: parsers.url('http', 'https') },
+  PUBLIC_URL: {
+    doc: 'absolute base of this API (file URLs)',
+    default: 'http://localhost:8000',
+    parse: parsers.url('http', 'https'),
+  },
+  APP_URL: {
+    doc: "the platform's web app (links in e-mail)",
+    default: 'http://localhost:8000',
+    parse: parsers.url('http', 'https'),
+  },
 } satisfies ConfigSpec;
 
 export const limitVars = {
-  MAX_BODY_CHARS: { doc: 'longest message body, in characters', default: '10000', parse: parsers.int(1, 100_000) },
+  MAX_BODY_CHARS: {
+    doc: 'longest message body, in characters',
+    default: '10000',
+    parse: parsers.int(1, 100_000),
+  },
 } satisfies ConfigSpec;

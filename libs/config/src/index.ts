@@ -1,3 +1,4 @@
 export * from './common.js';
 export * from './define.js';
+export * from './docs.js';
 export * from './load.js';

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigSpec, type ConfigOf, parseConfig } from './define.js';
+import { ConfigError, type ConfigOf, type ConfigSpec, parseConfig } from './define.js';
 
 /**
  * For main.ts only: parse process.env against the spec; on any problem print

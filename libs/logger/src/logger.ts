@@ -2,7 +2,7 @@
  * pino, JSON lines on stdout; child loggers carry ids. Tokens, authorization,
  * passwords, query strings and message bodies are redacted wherever they sit.
  */
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -51,7 +51,10 @@ export function createLogger(cfg: LoggerConfig): Logger {
   if (cfg.pretty) {
     return pino({
       ...options,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+      },
     });
   }
   return pino(options);

@@ -59,7 +59,10 @@ export function parseClientFrame(text: string): ClientFrame {
   if (request_id !== undefined && request_id !== null) {
     const parsed = requestId.safeParse(request_id);
     if (!parsed.success) {
-      throw new FrameError(ParleyError.invalid('request_id'), typeof event === 'string' ? event.slice(0, 100) : 'error');
+      throw new FrameError(
+        ParleyError.invalid('request_id'),
+        typeof event === 'string' ? event.slice(0, 100) : 'error',
+      );
     }
     rid = parsed.data;
   }

@@ -11,10 +11,20 @@ export const ERROR_CATALOGUE = {
   unauthorized: { status: 401, retryable: false, en: 'Authentication required', ru: 'Требуется авторизация' },
   forbidden: { status: 403, retryable: false, en: 'Forbidden', ru: 'Доступ запрещён' },
   not_found: { status: 404, retryable: false, en: 'Not found', ru: 'Не найдено' },
-  payload_too_large: { status: 413, retryable: false, en: 'Payload too large', ru: 'Слишком большой объём данных' },
+  payload_too_large: {
+    status: 413,
+    retryable: false,
+    en: 'Payload too large',
+    ru: 'Слишком большой объём данных',
+  },
   rate_limited: { status: 429, retryable: true, en: 'Too many requests', ru: 'Слишком много запросов' },
   internal: { status: 500, retryable: true, en: 'Internal error', ru: 'Внутренняя ошибка' },
-  unavailable: { status: 503, retryable: true, en: 'Service unavailable, try again', ru: 'Сервис недоступен, попробуйте позже' },
+  unavailable: {
+    status: 503,
+    retryable: true,
+    en: 'Service unavailable, try again',
+    ru: 'Сервис недоступен, попробуйте позже',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

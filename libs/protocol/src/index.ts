@@ -1,3 +1,4 @@
+export { z } from 'zod';
 export * from './close-codes.js';
 export * from './domain-events.js';
 export * from './dto.js';
@@ -8,4 +9,3 @@ export * from './rpc.js';
 export * from './schemas.js';
 export * from './subjects.js';
 export * from './validate.js';
-export { z } from 'zod';

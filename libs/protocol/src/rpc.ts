@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { DialogDto, FileDto, MessageDto, PageMeta, UserDto, UserRecordDto } from './dto.js';
-import { type ClientAnswers, CLIENT_EVENTS, type ClientEvent } from './events.js';
+import { CLIENT_EVENTS, type ClientAnswers, type ClientEvent } from './events.js';
 import { clientParams, HARD_MAX_BODY_CHARS, id } from './schemas.js';
 
 /** Who is asking: set by the gateway from the verified JWT, never by the client. */
@@ -42,14 +42,23 @@ const internalRequests = {
   /** the user ids that share at least one dialog with `user_id` (presence fan-out) */
   'users.contacts': z.object({ user_id: id }),
   /** PATCH /api/users/me/ */
-  'users.update_me': z.object({ caller: callerSchema, params: z.object({ email_notifications: z.boolean() }) }),
+  'users.update_me': z.object({
+    caller: callerSchema,
+    params: z.object({ email_notifications: z.boolean() }),
+  }),
   /** POST /api/dialogs/new-message/ */
   'dialogs.new_message': z.object({
     caller: callerSchema,
     params: z.object({
       body: nullableText(HARD_MAX_BODY_CHARS),
-      file_id: id.nullable().optional().transform((v) => v ?? null),
-      lesson_id: id.nullable().optional().transform((v) => v ?? null),
+      file_id: id
+        .nullable()
+        .optional()
+        .transform((v) => v ?? null),
+      lesson_id: id
+        .nullable()
+        .optional()
+        .transform((v) => v ?? null),
       client_id: nullableText(64),
     }),
   }),
@@ -80,9 +89,18 @@ const internalRequests = {
   }),
   'admin.dialogs.create': z.object({
     users: z.array(id).max(50).default([]),
-    with_role: z.enum(['support']).nullable().optional().transform((v) => v ?? null),
+    with_role: z
+      .enum(['support'])
+      .nullable()
+      .optional()
+      .transform((v) => v ?? null),
   }),
-  'admin.dialogs.list': z.object({ user_id: id.nullable().optional().transform((v) => v ?? null) }),
+  'admin.dialogs.list': z.object({
+    user_id: id
+      .nullable()
+      .optional()
+      .transform((v) => v ?? null),
+  }),
 } as const;
 
 export const rpcRequests = {

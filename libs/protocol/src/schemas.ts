@@ -7,7 +7,13 @@ import { z } from 'zod';
 
 /** Integers may arrive as JSON numbers or numeric strings (PROTOCOL.md §4). */
 export const intLike = z
-  .union([z.number(), z.string().trim().regex(/^-?\d{1,16}$/)])
+  .union([
+    z.number(),
+    z
+      .string()
+      .trim()
+      .regex(/^-?\d{1,16}$/),
+  ])
   .transform((v) => Number(v))
   .pipe(z.number().int().safe());
 

@@ -44,7 +44,11 @@ export function subjects(prefix: string) {
 export type Subjects = ReturnType<typeof subjects>;
 
 /** Every concrete name `subjects(prefix)` can produce, for the uniqueness test and docs. */
-export function allSubjectNames(s: Subjects, commands: readonly RpcCommand[], events: readonly DomainEventType[]) {
+export function allSubjectNames(
+  s: Subjects,
+  commands: readonly RpcCommand[],
+  events: readonly DomainEventType[],
+) {
   const services: ServiceName[] = ['gateway', 'dialogs', 'notifier', 'mailer'];
   return [
     ...commands.map((c) => s.rpc(c)),

@@ -9,8 +9,8 @@ import {
   ERROR_CATALOGUE,
   ERROR_CODES,
   humanMessage,
-  PUSH_EVENTS,
   ParleyError,
+  PUSH_EVENTS,
   RPC_COMMANDS,
   rpcRequests,
 } from '@parley/protocol';

@@ -21,8 +21,14 @@ function frameError(text: string): FrameError {
 
 describe('client frames', () => {
   test('event and parameters at the top level, request_id kept apart', () => {
-    const f = parseClientFrame('{"event":"dialogs.messages.load","dialog_id":8,"limit":20,"request_id":"a1"}');
-    expect(f).toEqual({ event: 'dialogs.messages.load', request_id: 'a1', params: { dialog_id: 8, limit: 20 } });
+    const f = parseClientFrame(
+      '{"event":"dialogs.messages.load","dialog_id":8,"limit":20,"request_id":"a1"}',
+    );
+    expect(f).toEqual({
+      event: 'dialogs.messages.load',
+      request_id: 'a1',
+      params: { dialog_id: 8, limit: 20 },
+    });
   });
 
   test('bad JSON, non-objects and a missing event are bad_request under event "error"', () => {
@@ -51,10 +57,18 @@ describe('parameters (PROTOCOL.md §4)', () => {
   const load = clientParams['dialogs.messages.load'];
 
   test('integers as numbers or numeric strings; limit defaults to 20, 0 and null too', () => {
-    expect(validate(load, { dialog_id: '8' })).toEqual({ dialog_id: 8, limit: 20, offset: 0, before_id: null });
+    expect(validate(load, { dialog_id: '8' })).toEqual({
+      dialog_id: 8,
+      limit: 20,
+      offset: 0,
+      before_id: null,
+    });
     expect(validate(load, { dialog_id: 8, limit: 0, offset: null }).limit).toBe(20);
     expect(validate(load, { dialog_id: 8, limit: null }).limit).toBe(20);
-    expect(validate(load, { dialog_id: 8, limit: '100', offset: '3' })).toMatchObject({ limit: 100, offset: 3 });
+    expect(validate(load, { dialog_id: 8, limit: '100', offset: '3' })).toMatchObject({
+      limit: 100,
+      offset: 3,
+    });
   });
 
   test.each([
@@ -80,8 +94,14 @@ describe('parameters (PROTOCOL.md §4)', () => {
 
   test('create: client_id at most 64 characters; body optional', () => {
     const create = clientParams['dialogs.messages.create'];
-    expect(validate(create, { dialog_id: 1, file_id: '2' })).toMatchObject({ body: null, file_id: 2, client_id: null });
-    expect(() => validate(create, { dialog_id: 1, body: 'x', client_id: 'c'.repeat(65) })).toThrow(ParleyError);
+    expect(validate(create, { dialog_id: 1, file_id: '2' })).toMatchObject({
+      body: null,
+      file_id: 2,
+      client_id: null,
+    });
+    expect(() => validate(create, { dialog_id: 1, body: 'x', client_id: 'c'.repeat(65) })).toThrow(
+      ParleyError,
+    );
   });
 });
 
@@ -90,7 +110,9 @@ describe('server frames (PROTOCOL.md §2)', () => {
     expect(JSON.stringify(answerFrame('notifications.dialogs.count', 1))).toBe(
       '{"type":"ws_send","event":"notifications.dialogs.count","data":1}',
     );
-    expect(answerFrame('dialogs.load', [], { meta: { limit: 20, offset: 0, total: 0 }, request_id: 'x' })).toEqual({
+    expect(
+      answerFrame('dialogs.load', [], { meta: { limit: 20, offset: 0, total: 0 }, request_id: 'x' }),
+    ).toEqual({
       type: 'ws_send',
       event: 'dialogs.load',
       data: [],

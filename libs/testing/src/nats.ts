@@ -1,10 +1,10 @@
 /** NATS for tests: the shared server from NATS_URL, or a private nats-server of our own. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { hasBinary, loadTestcontainers, NO_SERVERS_HELP, noRuntime } from './servers.js';
 import { sleep } from './wait-for.js';
 
@@ -63,7 +63,9 @@ export async function startNatsServer(): Promise<PrivateNats> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-nats-'));
   let proc: ChildProcess | undefined;
   const launch = async () => {
-    proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+    proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
+      stdio: 'ignore',
+    });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (await canConnect(port)) return;

@@ -33,7 +33,10 @@ export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpS
     url: `smtp://parley:secret@127.0.0.1:${port}`,
     messages,
     waitForCount: (n, timeoutMs = 10_000) =>
-      waitFor(() => (messages.length >= n ? messages : undefined), { timeoutMs, what: `${n} e-mails (got ${messages.length})` }),
+      waitFor(() => (messages.length >= n ? messages : undefined), {
+        timeoutMs,
+        what: `${n} e-mails (got ${messages.length})`,
+      }),
     async start() {
       server = new SMTPServer({
         secure: false,

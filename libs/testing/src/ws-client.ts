@@ -77,7 +77,10 @@ export async function connectWs(baseUrl: string, opts: ConnectOptions = {}): Pro
     },
     next(pred, o = {}) {
       const from = o.from ?? 0;
-      return waitFor(() => frames.slice(from).find(pred), { timeoutMs: o.timeoutMs ?? 5_000, what: 'a frame' });
+      return waitFor(() => frames.slice(from).find(pred), {
+        timeoutMs: o.timeoutMs ?? 5_000,
+        what: 'a frame',
+      });
     },
     where: (pred) => frames.filter(pred),
     async close() {

@@ -47,7 +47,13 @@ describe('startSmtpSink', () => {
     const sink = await startSmtpSink();
     cleanups.push(() => sink.stop());
     const t = createTransport(sink.url);
-    await t.sendMail({ from: 'a@x.test', to: 'b@y.test', subject: 'Привет', text: 'plain', html: '<b>html</b>' });
+    await t.sendMail({
+      from: 'a@x.test',
+      to: 'b@y.test',
+      subject: 'Привет',
+      text: 'plain',
+      html: '<b>html</b>',
+    });
     const [m] = await sink.waitForCount(1);
     expect(m?.envelope.to).toEqual(['b@y.test']);
     expect(m?.parsed.subject).toBe('Привет');
@@ -75,7 +81,8 @@ describe('connectWs', () => {
         ws.on('message', (d) => {
           const f = JSON.parse(String(d));
           if (f.event === 'bye') ws.close(4401, 'token expired');
-          else ws.send(JSON.stringify({ type: 'ws_send', event: f.event, data: 1, request_id: f.request_id }));
+          else
+            ws.send(JSON.stringify({ type: 'ws_send', event: f.event, data: 1, request_id: f.request_id }));
         });
       });
     });

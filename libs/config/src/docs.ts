@@ -1,0 +1,60 @@
+/**
+ * The README's configuration table and `.env.example`, rendered from the
+ * declarations, so that the docs cannot drift (a test compares them).
+ */
+import type { ConfigSpec } from './define.js';
+
+type Specs = Record<string, ConfigSpec>;
+
+function merged(specs: Specs) {
+  const vars = new Map<string, { doc: string; default: string; services: string[]; secret: boolean }>();
+  for (const [service, spec] of Object.entries(specs)) {
+    for (const [name, v] of Object.entries(spec)) {
+      const row = vars.get(name);
+      if (row) row.services.push(service);
+      else {
+        const def =
+          v.default !== undefined && v.default !== '-'
+            ? v.default
+            : v.devDefault !== undefined
+              ? '(development default, with a warning)'
+              : v.default === '-'
+                ? '(unset)'
+                : '(required)';
+        vars.set(name, { doc: v.doc, default: def, services: [service], secret: Boolean(v.secret) });
+      }
+    }
+  }
+  return [...vars.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+export function renderConfigTable(specs: Specs): string {
+  const lines = ['| variable | services | meaning | default |', '|---|---|---|---|'];
+  for (const [name, v] of merged(specs)) {
+    const def = v.secret && !v.default.startsWith('(') ? '(secret)' : v.default;
+    lines.push(
+      `| \`${name}\` | ${v.services.join(', ')} | ${v.doc.replace(/\|/g, '\\|')} | ${def.replace(/\|/g, '\\|')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function renderEnvExample(specs: Specs): string {
+  const out = [
+    '# Every variable the services read, with its default (generated from their config.ts declarations).',
+  ];
+  for (const [name, v] of merged(specs)) {
+    out.push(`# ${v.doc} [${v.services.join(', ')}]`);
+    const value = v.default.startsWith('(') ? '' : v.secret ? '' : v.default;
+    out.push(`${name}=${value}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Replace the text between `<!-- config:start -->` and `<!-- config:end -->`. */
+export function spliceConfigTable(readme: string, table: string): string {
+  return readme.replace(
+    /(<!-- config:start -->\n)[\s\S]*?(\n<!-- config:end -->)/,
+    (_m, a: string, b: string) => `${a}${table}${b}`,
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * The dialogs service: owns the data, answers every request the gateway
+ * forwards (PROTOCOL.md §3–§6), writes domain events to its outbox and relays
+ * them to the event stream. Building it has no side effects; `start()` connects.
+ */
+import { ensureEventStream, type Server, type Service, serve } from '@parley/bus';
+import type { Logger } from '@parley/logger';
+import { subjects as makeSubjects } from '@parley/protocol';
+import type { NatsConnection } from 'nats';
+import type { DataSource } from 'typeorm';
+import type { DialogsConfig } from './config.js';
+import type { DialogsContext, Presence } from './context.js';
+import { createDataSource, ensureDatabase, migrate } from './db/data-source.js';
+import { sqlOf } from './db/sql.js';
+import { buildHandlers } from './handlers/index.js';
+import { createOutboxRelay, type OutboxRelay, type OutboxRelayHooks } from './outbox/relay.js';
+
+export interface DialogsDeps {
+  config: DialogsConfig;
+  nc: NatsConnection;
+  logger: Logger;
+  /** where `status_online` of users comes from (false for everyone without it) */
+  presence?: Presence;
+  /** test seam for the outbox relay */
+  relayHooks?: OutboxRelayHooks;
+}
+
+export interface DialogsService extends Service {
+  /** the DataSource while started (tests read the database through it) */
+  readonly dataSource: DataSource | undefined;
+  /** the relay of this instance while started (undefined when OUTBOX_RELAY=false) */
+  readonly relay: OutboxRelay | undefined;
+}
+
+export function createDialogsService(deps: DialogsDeps): DialogsService {
+  const { config, nc, logger } = deps;
+  const subjects = makeSubjects(config.SUBJECT_PREFIX);
+  let ds: DataSource | undefined;
+  let server: Server | undefined;
+  let relay: OutboxRelay | undefined;
+
+  return {
+    get dataSource() {
+      return ds;
+    },
+    get relay() {
+      return relay;
+    },
+    async start() {
+      await ensureDatabase(config.MYSQL_URL);
+      ds = createDataSource({ url: config.MYSQL_URL, poolSize: config.DB_POOL_SIZE });
+      await ds.initialize();
+      await migrate(ds);
+      await ensureEventStream(nc, subjects);
+      if (config.OUTBOX_RELAY) {
+        relay = createOutboxRelay({
+          ds,
+          nc,
+          subjects,
+          logger,
+          pollMs: config.OUTBOX_POLL_MS,
+          ...(deps.relayHooks ? { hooks: deps.relayHooks } : {}),
+        });
+        relay.start();
+      }
+      const ctx: DialogsContext = {
+        ds,
+        sql: sqlOf(ds),
+        config,
+        presence: deps.presence,
+        outboxWritten: () => relay?.poke(),
+      };
+      server = serve({
+        nc,
+        subjects,
+        service: 'dialogs',
+        handlers: buildHandlers(ctx),
+        logger,
+        concurrency: config.RPC_CONCURRENCY,
+      });
+      logger.info({ prefix: config.SUBJECT_PREFIX, relay: config.OUTBOX_RELAY }, 'dialogs service started');
+    },
+    async stop() {
+      await server?.stop();
+      server = undefined;
+      await relay?.stop();
+      relay = undefined;
+      if (ds?.isInitialized) await ds.destroy();
+      ds = undefined;
+    },
+  };
+}

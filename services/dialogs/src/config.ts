@@ -1,0 +1,38 @@
+/** Every environment variable the dialogs service reads, declared once (PROTOCOL.md §7). */
+import { type ConfigOf, limitVars, localeVars, logVars, natsVars, parsers, urlVars } from '@parley/config';
+
+export const dialogsConfigSpec = {
+  ...natsVars,
+  ...logVars,
+  ...localeVars,
+  ...urlVars,
+  ...limitVars,
+  MYSQL_URL: {
+    doc: 'mysql://user:pass@host:port/database of the dialogs service (MySQL 8 or MariaDB 10.6+)',
+    default: 'mysql://root@127.0.0.1:3306/parley',
+    parse: parsers.url('mysql', 'mariadb'),
+    secret: true,
+  },
+  DB_POOL_SIZE: {
+    doc: 'connections in the database pool of one dialogs instance',
+    default: '10',
+    parse: parsers.int(1, 500),
+  },
+  OUTBOX_RELAY: {
+    doc: 'run the outbox relay in this instance (several instances may; they take turns)',
+    default: 'true',
+    parse: parsers.bool,
+  },
+  OUTBOX_POLL_MS: {
+    doc: 'how often the outbox relay looks for events nobody poked it about (catch-up after a crash or outage)',
+    default: '1000',
+    parse: parsers.int(10, 600_000),
+  },
+  RPC_CONCURRENCY: {
+    doc: 'requests one dialogs instance handles at once',
+    default: '64',
+    parse: parsers.int(1, 10_000),
+  },
+} as const;
+
+export type DialogsConfig = ConfigOf<typeof dialogsConfigSpec>;

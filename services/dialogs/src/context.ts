@@ -1,0 +1,18 @@
+/** What every handler and write flow of the dialogs service gets: the database, config and a few services. */
+import type { DataSource } from 'typeorm';
+import type { DialogsConfig } from './config.js';
+import type { Sql } from './db/sql.js';
+
+export interface Presence {
+  isOnline(userId: number): boolean;
+}
+
+export interface DialogsContext {
+  ds: DataSource;
+  /** pool-level SQL for reads outside a transaction */
+  sql: Sql;
+  config: DialogsConfig;
+  presence: Presence | undefined;
+  /** call after a commit that wrote outbox events */
+  outboxWritten(): void;
+}

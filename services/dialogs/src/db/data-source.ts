@@ -1,0 +1,92 @@
+/**
+ * The DataSource of the dialogs service: MySQL 8 / MariaDB 10.6+ through mysql2,
+ * utf8mb4, DATETIME(6) as strings (microseconds survive; stored in UTC), ids as
+ * numbers. Migrations are explicit and ordered; `synchronize` stays off.
+ */
+import { createConnection } from 'mysql2/promise';
+import { DataSource } from 'typeorm';
+import { entities } from './entities/index.js';
+import { migrations } from './migrations/index.js';
+
+export interface MysqlTarget {
+  host: string;
+  port: number;
+  username: string;
+  password: string | undefined;
+  database: string;
+}
+
+/** Parse MYSQL_URL ourselves: a database name inside a URL would silently override `database`. */
+export function parseMysqlUrl(url: string): MysqlTarget {
+  const u = new URL(url);
+  const database = decodeURIComponent(u.pathname.replace(/^\/+/, '').split('/')[0] ?? '');
+  if (!database) throw new Error('MYSQL_URL must name a database');
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 3306,
+    username: decodeURIComponent(u.username || 'root'),
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    database,
+  };
+}
+
+export function createDataSource(opts: { url: string; poolSize: number }): DataSource {
+  const t = parseMysqlUrl(opts.url);
+  return new DataSource({
+    type: 'mysql',
+    host: t.host,
+    port: t.port,
+    username: t.username,
+    ...(t.password !== undefined ? { password: t.password } : {}),
+    database: t.database,
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    poolSize: opts.poolSize,
+    synchronize: false,
+    migrationsRun: false,
+    entities,
+    migrations,
+    logging: false,
+  });
+}
+
+/** Create the database of MYSQL_URL when it does not exist yet (first start of a fresh server). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const t = parseMysqlUrl(url);
+  const conn = await createConnection({
+    host: t.host,
+    port: t.port,
+    user: t.username,
+    ...(t.password !== undefined ? { password: t.password } : {}),
+  });
+  try {
+    const name = t.database.replace(/`/g, '``');
+    await conn.query(
+      `CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+    );
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Run pending migrations, one process at a time (GET_LOCK serializes instances starting together). */
+export async function migrate(ds: DataSource): Promise<void> {
+  const lockRunner = ds.createQueryRunner();
+  await lockRunner.connect();
+  try {
+    const [row] = (await lockRunner.query("SELECT GET_LOCK('parley_dialogs_migrations', 60) AS ok")) as {
+      ok: number;
+    }[];
+    if (row?.ok !== 1) throw new Error('could not take the migration lock');
+    try {
+      await ds.runMigrations({ transaction: 'none' });
+    } finally {
+      await lockRunner.query("SELECT RELEASE_LOCK('parley_dialogs_migrations')");
+    }
+  } finally {
+    await lockRunner.release();
+  }
+}

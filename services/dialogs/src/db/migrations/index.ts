@@ -1,0 +1,4 @@
+/** Every migration, in the order it runs. Append only; never edit a released one. */
+import { InitialSchema1700000000001 } from './0001-initial-schema.js';
+
+export const migrations = [InitialSchema1700000000001];

@@ -1,0 +1,34 @@
+/** SQL of `files`. */
+import type { FileRow } from '../entities/file.js';
+import { placeholders, type Sql } from '../sql.js';
+
+const FILE_COLUMNS = 'id, owner_id, storage_key, file_name, size, content_type, kind, date_created';
+
+export async function findFile(sql: Sql, id: number): Promise<FileRow | undefined> {
+  return sql.one<FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE id = ?`, [id]);
+}
+
+export async function findFileByKey(sql: Sql, storageKey: string): Promise<FileRow | undefined> {
+  return sql.one<FileRow>(`SELECT ${FILE_COLUMNS} FROM files WHERE storage_key = ?`, [storageKey]);
+}
+
+export async function findFiles(sql: Sql, ids: Iterable<number>): Promise<Map<number, FileRow>> {
+  const list = [...new Set(ids)];
+  const out = new Map<number, FileRow>();
+  if (!list.length) return out;
+  const rows = await sql.rows<FileRow>(
+    `SELECT ${FILE_COLUMNS} FROM files WHERE id IN (${placeholders(list.length)})`,
+    list,
+  );
+  for (const r of rows) out.set(r.id, r);
+  return out;
+}
+
+export async function insertFile(sql: Sql, f: Omit<FileRow, 'id'>): Promise<number> {
+  const { insertId } = await sql.exec(
+    `INSERT INTO files (owner_id, storage_key, file_name, size, content_type, kind, date_created)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    [f.owner_id, f.storage_key, f.file_name, f.size, f.content_type, f.kind, f.date_created],
+  );
+  return insertId;
+}

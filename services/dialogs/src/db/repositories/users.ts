@@ -1,0 +1,169 @@
+/** SQL of `users` and the team counter. */
+import type { UserRole } from '@parley/protocol';
+import type { UserRow } from '../entities/user.js';
+import { placeholders, type Sql } from '../sql.js';
+
+export const USER_COLUMNS =
+  'id, email, first_name, last_name, github_url, avatar, thumbnail_avatar, role, reviewer_id, ' +
+  'email_notifications, email_confirmed, is_active, unread_dialogs, date_joined, date_updated';
+
+export async function findUser(sql: Sql, id: number): Promise<UserRow | undefined> {
+  return sql.one<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`, [id]);
+}
+
+export async function findUsers(sql: Sql, ids: Iterable<number>): Promise<Map<number, UserRow>> {
+  const list = [...new Set(ids)];
+  const out = new Map<number, UserRow>();
+  if (!list.length) return out;
+  const rows = await sql.rows<UserRow>(
+    `SELECT ${USER_COLUMNS} FROM users WHERE id IN (${placeholders(list.length)})`,
+    list,
+  );
+  for (const r of rows) out.set(r.id, r);
+  return out;
+}
+
+/** Every support user (the team that shares support dialogs). */
+export async function findSupportUsers(sql: Sql): Promise<UserRow[]> {
+  return sql.rows<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE role = 'support' ORDER BY id`);
+}
+
+/** Add `delta` to the unread-dialogs counter of `ids` (one statement: rows lock in key order). */
+export async function bumpUnreadDialogs(sql: Sql, ids: number[], delta: 1 | -1): Promise<void> {
+  if (!ids.length) return;
+  const sorted = [...ids].sort((a, b) => a - b);
+  await sql.exec(
+    `UPDATE users SET unread_dialogs = unread_dialogs + ? WHERE id IN (${placeholders(sorted.length)})`,
+    [delta, ...sorted],
+  );
+}
+
+/** Support dialogs whose team counter is above zero: part of every support user's dialog count. */
+export async function teamUnreadDialogs(sql: Sql): Promise<number> {
+  const row = await sql.one<{ n: number }>(
+    "SELECT unread_dialogs AS n FROM team_counters WHERE role = 'support'",
+  );
+  return Number(row?.n ?? 0);
+}
+
+export async function bumpTeamUnreadDialogs(sql: Sql, delta: 1 | -1): Promise<void> {
+  await sql.exec("UPDATE team_counters SET unread_dialogs = unread_dialogs + ? WHERE role = 'support'", [
+    delta,
+  ]);
+}
+
+export interface ProfileFields {
+  email?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  github_url?: string | null;
+  avatar?: string | null;
+  role?: UserRole;
+  reviewer_id?: number | null;
+  email_notifications?: boolean;
+  email_confirmed?: boolean;
+  is_active?: boolean;
+}
+
+const NOT_NULL_TEXT = new Set(['email', 'first_name', 'last_name']);
+
+function columnValue(key: string, value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === null && NOT_NULL_TEXT.has(key)) return '';
+  return value;
+}
+
+/** Insert the user with the given fields (defaults for the rest); no-op when the id exists. */
+export async function insertUserIfMissing(
+  sql: Sql,
+  id: number,
+  fields: ProfileFields,
+  now: string,
+): Promise<boolean> {
+  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+  const cols = ['id', ...entries.map(([k]) => k), 'date_joined', 'date_updated'];
+  const values = [id, ...entries.map(([k, v]) => columnValue(k, v)), now, now];
+  const r = await sql.exec(
+    `INSERT IGNORE INTO users (${cols.join(', ')}) VALUES (${placeholders(cols.length)})`,
+    values,
+  );
+  return r.affectedRows === 1;
+}
+
+/** Set the given fields (undefined ones stay as they are). */
+export async function updateUser(sql: Sql, id: number, fields: ProfileFields, now: string): Promise<void> {
+  const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+  if (!entries.length) return;
+  await sql.exec(
+    `UPDATE users SET ${entries.map(([k]) => `${k} = ?`).join(', ')}, date_updated = ? WHERE id = ?`,
+    [...entries.map(([k, v]) => columnValue(k, v)), now, id],
+  );
+}
+
+/**
+ * After a user's role went to or from `support`: recount what depends on it
+ * (a rare admin operation, so COUNT is fine here): their own unread-dialogs
+ * counter, the team counters of support dialogs holding their unread messages,
+ * and the global team counter.
+ */
+export async function recountAfterRoleChange(sql: Sql, userId: number, role: UserRole): Promise<void> {
+  await sql.exec(
+    `UPDATE users SET unread_dialogs = (
+       SELECT COUNT(*) FROM dialog_members
+        WHERE user_id = ? AND unread_count > 0 ${role === 'support' ? 'AND team_dialog = 0' : ''}
+     ) WHERE id = ?`,
+    [userId, userId],
+  );
+  const dialogs = await sql.rows<{ dialog_id: number }>(
+    `SELECT DISTINCT m.dialog_id FROM messages m JOIN dialogs d ON d.id = m.dialog_id
+      WHERE m.user_id = ? AND m.date_read IS NULL AND d.with_role = 'support'`,
+    [userId],
+  );
+  if (!dialogs.length) return;
+  const ids = dialogs.map((d) => d.dialog_id).sort((a, b) => a - b);
+  await sql.exec(
+    `UPDATE dialogs d SET team_unread = (
+       SELECT COUNT(*) FROM messages m JOIN users u ON u.id = m.user_id
+        WHERE m.dialog_id = d.id AND m.date_read IS NULL AND u.role <> 'support'
+     ) WHERE d.id IN (${placeholders(ids.length)})`,
+    ids,
+  );
+  await sql.exec(
+    `UPDATE team_counters SET unread_dialogs = (
+       SELECT COUNT(*) FROM dialogs WHERE with_role = 'support' AND team_unread > 0
+     ) WHERE role = 'support'`,
+  );
+}
+
+/** Ids of the users who share at least one dialog with `userId` (support dialogs: the whole team too). */
+export async function findContacts(sql: Sql, userId: number, role: UserRole | undefined): Promise<number[]> {
+  const ids = new Set<number>();
+  const direct = await sql.rows<{ user_id: number }>(
+    `SELECT DISTINCT o.user_id FROM dialog_members m
+       JOIN dialog_members o ON o.dialog_id = m.dialog_id
+      WHERE m.user_id = ? AND o.user_id <> ?`,
+    [userId, userId],
+  );
+  for (const r of direct) ids.add(r.user_id);
+  const inTeamDialog = await sql.one(
+    'SELECT 1 AS x FROM dialog_members WHERE user_id = ? AND team_dialog = 1 LIMIT 1',
+    [userId],
+  );
+  const anyTeamDialog =
+    role === 'support'
+      ? await sql.one("SELECT 1 AS x FROM dialogs WHERE with_role = 'support' LIMIT 1")
+      : undefined;
+  if (inTeamDialog || anyTeamDialog) {
+    for (const r of await sql.rows<{ id: number }>("SELECT id FROM users WHERE role = 'support'"))
+      ids.add(r.id);
+  }
+  if (anyTeamDialog) {
+    const members = await sql.rows<{ user_id: number }>(
+      `SELECT DISTINCT dm.user_id FROM dialogs d JOIN dialog_members dm ON dm.dialog_id = d.id
+        WHERE d.with_role = 'support'`,
+    );
+    for (const r of members) ids.add(r.user_id);
+  }
+  ids.delete(userId);
+  return [...ids].sort((a, b) => a - b);
+}

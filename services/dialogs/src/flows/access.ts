@@ -1,0 +1,47 @@
+/** Resolve a caller's access to a dialog (reads without locks; writes lock the dialog row first). */
+import type { DialogRow } from '../db/entities/dialog.js';
+import type { DialogMemberRow } from '../db/entities/dialog-member.js';
+import type { UserRow } from '../db/entities/user.js';
+import { findDialog, findMember, findMembers, lockDialog } from '../db/repositories/dialogs.js';
+import { findUser } from '../db/repositories/users.js';
+import type { Sql } from '../db/sql.js';
+import { dialogNotFound, type View, viewOf } from '../domain/access.js';
+
+export interface ReadAccess {
+  dialog: DialogRow;
+  caller: UserRow | undefined;
+  view: View;
+  member: DialogMemberRow | undefined;
+}
+
+export async function readAccess(sql: Sql, dialogId: number, userId: number): Promise<ReadAccess> {
+  const dialog = await findDialog(sql, dialogId);
+  if (!dialog) throw dialogNotFound();
+  const [caller, member] = await Promise.all([findUser(sql, userId), findMember(sql, dialogId, userId)]);
+  const view = viewOf(dialog, caller, member !== undefined);
+  if (!view) throw dialogNotFound();
+  return { dialog, caller, view, member };
+}
+
+export interface WriteAccess {
+  dialog: DialogRow;
+  caller: UserRow | undefined;
+  view: View;
+  /** every member row, locked, in position order */
+  members: DialogMemberRow[];
+}
+
+/** Lock the dialog row then its member rows (the one lock order of every write), and check access. */
+export async function writeAccess(sql: Sql, dialogId: number, userId: number): Promise<WriteAccess> {
+  const dialog = await lockDialog(sql, dialogId);
+  if (!dialog) throw dialogNotFound();
+  const members = await findMembers(sql, dialogId, { lock: true });
+  const caller = await findUser(sql, userId);
+  const view = viewOf(
+    dialog,
+    caller,
+    members.some((m) => m.user_id === userId),
+  );
+  if (!view) throw dialogNotFound();
+  return { dialog, caller, view, members };
+}

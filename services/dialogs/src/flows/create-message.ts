@@ -1,0 +1,148 @@
+/**
+ * Create a message (event 3, and POST /api/dialogs/new-message/): one
+ * transaction that locks the dialog row (messages of a dialog are numbered in
+ * commit order, whatever the number of tabs or instances), validates, stores
+ * the rendered HTML, moves every counter and writes `message.created` to the
+ * outbox. A repeated `(author, client_id)` answers the stored message and
+ * writes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Caller, type MessageCreatedEvent, type MessageDto, ParleyError } from '@parley/protocol';
+import type { DialogsContext } from '../context.js';
+import { recordMessage } from '../db/repositories/dialogs.js';
+import { findFile } from '../db/repositories/files.js';
+import { findByClientId, findMessage, insertMessage } from '../db/repositories/messages.js';
+import { appendEvent } from '../db/repositories/outbox.js';
+import { bumpTeamUnreadDialogs, bumpUnreadDialogs, findUsers } from '../db/repositories/users.js';
+import { inTransaction, isDuplicateKey, type Sql } from '../db/sql.js';
+import { bodyRequired, normalizeBody } from '../domain/body.js';
+import { countsForTeam, rowCountsForUser, transitions } from '../domain/unread.js';
+import { formatDate, nowUtc } from '../dto/dates.js';
+import { messageDto } from '../dto/messages.js';
+import { renderMarkdown } from '../markdown.js';
+import { writeAccess } from './access.js';
+import { readAudience, recipientOf } from './member-states.js';
+
+export interface CreateMessageInput {
+  dialog_id: number;
+  body: string | null;
+  file_id: number | null;
+  reply_id: number | null;
+  lesson_id: number | null;
+  client_id: string | null;
+}
+
+export async function createMessage(
+  ctx: DialogsContext,
+  caller: Caller,
+  input: CreateMessageInput,
+  requestId: string | null,
+): Promise<MessageDto> {
+  let wrote = false;
+  try {
+    const dto = await inTransaction(ctx.ds, async (sql) => {
+      const r = await createInTx(sql, ctx, caller, input, requestId);
+      wrote = r.created;
+      return r.dto;
+    });
+    if (wrote) ctx.outboxWritten();
+    return dto;
+  } catch (err) {
+    // the same client_id raced in from another dialog: the stored message decides
+    if (input.client_id !== null && isDuplicateKey(err)) {
+      const stored = await findByClientId(ctx.sql, caller.user_id, input.client_id);
+      if (stored && stored.dialog_id === input.dialog_id) return messageDto(ctx.sql, ctx, stored);
+      throw ParleyError.invalid('client_id');
+    }
+    throw err;
+  }
+}
+
+async function createInTx(
+  sql: Sql,
+  ctx: DialogsContext,
+  caller: Caller,
+  input: CreateMessageInput,
+  requestId: string | null,
+): Promise<{ dto: MessageDto; created: boolean }> {
+  const authorId = caller.user_id;
+  const { dialog, caller: author, members } = await writeAccess(sql, input.dialog_id, authorId);
+
+  if (input.client_id !== null) {
+    const stored = await findByClientId(sql, authorId, input.client_id);
+    if (stored) {
+      if (stored.dialog_id !== dialog.id) throw ParleyError.invalid('client_id');
+      return { dto: await messageDto(sql, ctx, stored), created: false };
+    }
+  }
+
+  const body = normalizeBody(input.body, ctx.config.MAX_BODY_CHARS);
+  if (input.file_id !== null) {
+    const file = await findFile(sql, input.file_id);
+    if (!file) throw new ParleyError('not_found', { field: 'file_id' });
+    if (file.owner_id !== authorId) throw new ParleyError('forbidden', { field: 'file_id' });
+  }
+  if (input.reply_id !== null) {
+    const replied = await findMessage(sql, input.reply_id);
+    if (!replied || replied.dialog_id !== dialog.id) throw ParleyError.invalid('reply_id');
+  }
+  if (body === null && input.file_id === null) throw bodyRequired();
+
+  const now = nowUtc();
+  const markdown = body ?? '';
+  const id = await insertMessage(sql, {
+    dialogId: dialog.id,
+    userId: authorId,
+    markdown,
+    html: renderMarkdown(markdown),
+    fileId: input.file_id,
+    replyId: input.reply_id,
+    lessonId: input.lesson_id,
+    clientId: input.client_id,
+    now,
+  });
+
+  // counters: every member row but the author's +1; the team's +1 when the author is not support
+  const teamDelta = countsForTeam(dialog.with_role, author?.role) ? 1 : 0;
+  await recordMessage(sql, dialog.id, { id, author: authorId, now, teamDelta });
+  const before = new Map(members.map((m) => [m.user_id, m.unread_count]));
+  const after = new Map(members.map((m) => [m.user_id, m.unread_count + (m.user_id === authorId ? 0 : 1)]));
+  const memberUsers = await findUsers(sql, after.keys());
+  const { up } = transitions(before, after, (u) =>
+    rowCountsForUser(dialog.with_role, memberUsers.get(u)?.role),
+  );
+  await bumpUnreadDialogs(sql, up, 1);
+  if (teamDelta && dialog.team_unread === 0) await bumpTeamUnreadDialogs(sql, 1);
+
+  const afterDialog = {
+    ...dialog,
+    team_unread: dialog.team_unread + teamDelta,
+    last_activity: now,
+    last_message_id: id,
+    message_count: dialog.message_count + 1,
+  };
+  const audience = await readAudience(sql, afterDialog, after, {
+    member: (u) => u !== authorId,
+    team: teamDelta === 1,
+  });
+  const stored = await findMessage(sql, id);
+  const dto = await messageDto(sql, ctx, stored!);
+  const event: MessageCreatedEvent = {
+    id: randomUUID(),
+    type: 'message.created',
+    occurred_at: formatDate(now, ctx.config.TIME_ZONE),
+    origin: { user_id: authorId, conn_id: caller.conn_id },
+    request_id: requestId,
+    dialog_id: dialog.id,
+    with_role: dialog.with_role,
+    message: dto,
+    members: audience.states,
+    recipients: audience.states
+      .filter((s) => s.counters_changed && s.user_id !== authorId)
+      .map((s) => audience.users.get(s.user_id))
+      .filter((u) => u !== undefined)
+      .map(recipientOf),
+  };
+  await appendEvent(sql, event, now);
+  return { dto, created: true };
+}

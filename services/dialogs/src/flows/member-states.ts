@@ -1,0 +1,67 @@
+/**
+ * The per-member counters a domain event carries, read inside the write
+ * transaction right after the change: members (member view) and, in a support
+ * dialog, every support user (team view).
+ */
+import type { MemberState, Recipient } from '@parley/protocol';
+import type { DialogRow } from '../db/entities/dialog.js';
+import type { UserRow } from '../db/entities/user.js';
+import { findSupportUsers, findUsers, teamUnreadDialogs } from '../db/repositories/users.js';
+import type { Sql } from '../db/sql.js';
+
+export interface Audience {
+  states: MemberState[];
+  /** users by id (members and, for support dialogs, the team) */
+  users: Map<number, UserRow>;
+}
+
+/**
+ * @param dialog the dialog row after the change (team_unread current)
+ * @param counters member id → the member row's unread counter after the change
+ * @param changed whether a member's (member view) / the team's counters may have changed
+ */
+export async function readAudience(
+  sql: Sql,
+  dialog: DialogRow,
+  counters: Map<number, number>,
+  changed: { member: (userId: number) => boolean; team: boolean },
+): Promise<Audience> {
+  const users = await findUsers(sql, counters.keys());
+  const team = dialog.with_role === 'support' ? await findSupportUsers(sql) : [];
+  for (const s of team) users.set(s.id, s);
+  const teamTotal =
+    users.size && [...users.values()].some((u) => u.role === 'support') ? await teamUnreadDialogs(sql) : 0;
+  const total = (u: UserRow) => u.unread_dialogs + (u.role === 'support' ? teamTotal : 0);
+  const states: MemberState[] = [];
+  for (const [userId, count] of counters) {
+    const u = users.get(userId);
+    if (!u || (dialog.with_role === 'support' && u.role === 'support')) continue;
+    states.push({
+      user_id: userId,
+      dialogs_unread: total(u),
+      dialog_unread: count,
+      counters_changed: changed.member(userId),
+    });
+  }
+  for (const s of team) {
+    states.push({
+      user_id: s.id,
+      dialogs_unread: total(s),
+      dialog_unread: dialog.team_unread,
+      counters_changed: changed.team,
+    });
+  }
+  return { states, users };
+}
+
+export function recipientOf(u: UserRow): Recipient {
+  return {
+    user_id: u.id,
+    email: u.email,
+    first_name: u.first_name,
+    last_name: u.last_name,
+    email_notifications: Boolean(u.email_notifications),
+    is_active: Boolean(u.is_active),
+    role: u.role,
+  };
+}

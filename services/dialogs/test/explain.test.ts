@@ -1,0 +1,134 @@
+/**
+ * Query plans on a populated database: the history reads are ranges on
+ * `(dialog_id, id)` (MariaDB needs the FORCE INDEX for it), the dialog list and
+ * the counters are index reads — no table scan, no filesort over a dialog.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { dialogListParams, dialogListSql } from '../src/db/repositories/dialogs.js';
+import { historySql } from '../src/db/repositories/messages.js';
+import { createDialog, createUser, type StartedDialogs, startDialogs } from './harness.js';
+
+interface PlanRow {
+  table: string;
+  type: string;
+  key: string | null;
+  Extra: string | null;
+}
+
+let h: StartedDialogs;
+const DIALOGS = 6;
+const PER_DIALOG = 1500;
+const dialogIds: number[] = [];
+
+const explain = async (sql: string, params: unknown[]) =>
+  (await h.service.dataSource!.query(`EXPLAIN ${sql}`, params)) as PlanRow[];
+const baseTables = (plan: PlanRow[]) => plan.filter((r) => r.table && !r.table.startsWith('<'));
+
+beforeAll(async () => {
+  h = await startDialogs();
+  await createUser(h.rpc, 1);
+  await createUser(h.rpc, 2);
+  await createUser(h.rpc, 3, { role: 'support' });
+  for (let i = 0; i < DIALOGS; i++)
+    dialogIds.push((await createDialog(h.rpc, [1, 2], i % 3 === 0 ? 'support' : null)).id);
+  for (let u = 10; u < 60; u++) {
+    await createUser(h.rpc, u);
+    await createDialog(h.rpc, [u, 2]);
+  }
+  // bulk history straight into the table: the plans, not the write path, are under test here
+  const ds = h.service.dataSource!;
+  for (const d of dialogIds) {
+    for (let start = 0; start < PER_DIALOG; start += 500) {
+      const rows = Array.from({ length: 500 }, (_, i) => [
+        d,
+        1 + ((start + i) % 2),
+        `m${start + i}`,
+        `<p>m${start + i}</p>`,
+      ]);
+      await ds.query(
+        `INSERT INTO messages (dialog_id, user_id, markdown_body, body, date_created, date_read)
+         VALUES ${rows.map(() => "(?, ?, ?, ?, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:01.000000')").join(', ')}`,
+        rows.flat(),
+      );
+    }
+  }
+  await ds.query('UPDATE dialogs SET message_count = ? WHERE id IN (?)', [PER_DIALOG, dialogIds]);
+  await ds.query('ANALYZE TABLE messages, dialogs, dialog_members, users');
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+test('history at depth: a range on (dialog_id, id), read backwards, no filesort', async () => {
+  const d = dialogIds[2]!;
+  for (const [sql, params] of [
+    [historySql(false), [d, 30, 1200]],
+    [historySql(true), [d, 1_000_000, 30, 0]],
+  ] as const) {
+    const [row] = await explain(sql, [...params]);
+    expect(row!.key).toBe('ix_messages_dialog_id');
+    expect(['ref', 'range']).toContain(row!.type);
+    expect(row!.Extra ?? '').not.toMatch(/filesort/i);
+  }
+  const [cursor] = await explain(historySql(true), [d, 900, 30, 0]);
+  expect(cursor!.type).toBe('range');
+});
+
+test('search.id and seen up_to: index ranges', async () => {
+  const d = dialogIds[1]!;
+  const [count] = await explain(
+    'SELECT COUNT(*) AS n FROM messages FORCE INDEX (ix_messages_dialog_id) WHERE dialog_id = ? AND id > ?',
+    [d, 100],
+  );
+  expect(count!.key).toBe('ix_messages_dialog_id');
+  expect(count!.Extra ?? '').toMatch(/using index/i);
+  const [unread] = await explain(
+    `SELECT id, user_id FROM messages FORCE INDEX (ix_messages_dialog_unread)
+      WHERE dialog_id = ? AND date_read IS NULL AND id <= ? ORDER BY id`,
+    [d, 5000],
+  );
+  expect(unread!.key).toBe('ix_messages_dialog_unread');
+  expect(unread!.Extra ?? '').not.toMatch(/filesort/i);
+});
+
+test('the dialog list reads members and support dialogs by index, for students and supports', async () => {
+  for (const viewer of [
+    { id: 2, isSupport: false },
+    { id: 3, isSupport: true },
+  ]) {
+    const plan = await explain(dialogListSql(viewer.isSupport), dialogListParams(viewer, 20, 0));
+    const tables = baseTables(plan);
+    expect(tables.length).toBe(2);
+    for (const r of tables) {
+      expect(r.type).not.toBe('ALL');
+      expect(['ix_members_user_activity', 'ix_dialogs_role_activity']).toContain(r.key);
+      expect(r.Extra ?? '').not.toMatch(/filesort/i);
+    }
+  }
+});
+
+test('counters and totals: key lookups and index-only counts', async () => {
+  const [members] = await explain('SELECT COUNT(*) AS n FROM dialog_members WHERE user_id = ?', [2]);
+  expect(members!.key).toBe('ix_members_user_activity');
+  expect(members!.Extra ?? '').toMatch(/using index/i);
+  const [user] = await explain('SELECT unread_dialogs FROM users WHERE id = ?', [2]);
+  expect(user!.type).toBe('const');
+  const [member] = await explain(
+    'SELECT unread_count FROM dialog_members WHERE dialog_id = ? AND user_id = ?',
+    [dialogIds[0], 2],
+  );
+  expect(member!.type).toBe('const');
+  const [team] = await explain("SELECT COUNT(*) FROM dialogs WHERE with_role = 'support'", []);
+  expect(team!.key).toBe('ix_dialogs_role_activity');
+});
+
+test('a real page from deep in the history is right', async () => {
+  const d = dialogIds[4]!;
+  const { caller } = await import('@parley/bus');
+  const page = await h.rpc.request('dialogs.messages.load', {
+    caller: caller(1),
+    params: { dialog_id: d, limit: 30, offset: PER_DIALOG - 30 },
+  });
+  expect(page.data.map((m) => m.markdown_body)).toEqual(Array.from({ length: 30 }, (_, i) => `m${i}`));
+  expect(page.meta?.total).toBe(PER_DIALOG);
+});
