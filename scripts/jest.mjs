@@ -2,9 +2,12 @@
 // Runs jest in ESM mode against the real servers (MYSQL_URL, NATS_URL), then
 // prints one plain "N passed, N failed" line that CI recognises.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-const out = '.jest-results.json';
+const out = join(tmpdir(), `parley-jest-${process.pid}.json`);
 rmSync(out, { force: true });
 const env = {
   ...process.env,
@@ -12,18 +15,44 @@ const env = {
     `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --disable-warning=ExperimentalWarning`.trim(),
   MYSQL_URL: process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
   NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+  // prefixes of this run start with it, so the global teardown can remove what the run left
+  PARLEY_TEST_RUN: randomBytes(2).toString('hex'),
 };
 const args = ['node_modules/jest/bin/jest.js', '--json', `--outputFile=${out}`, ...process.argv.slice(2)];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
+await dropRunStreams(env.NATS_URL, env.PARLEY_TEST_RUN);
 if (existsSync(out)) {
   const res = JSON.parse(readFileSync(out, 'utf8'));
   const skipped = res.numPendingTests + res.numTodoTests;
   console.log(
     `\n${res.numPassedTests} passed, ${res.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`,
   );
+  rmSync(out, { force: true });
   if (res.numTotalTests === 0) {
     console.log('no test ran');
     process.exit(1);
   }
 }
 process.exit(r.status ?? 1);
+
+/**
+ * Delete the JetStream streams, KV and object buckets this run's suites left on
+ * the shared server (their prefixes all start with `t<run id>`). Tooling, not
+ * service code: the only place outside libs/bus that talks to nats directly.
+ */
+async function dropRunStreams(url, runId) {
+  const { connect } = await import('nats');
+  let nc;
+  try {
+    nc = await connect({ servers: url.split(','), timeout: 2000 });
+    const jsm = await nc.jetstreamManager();
+    const mine = new RegExp(`^(KV_|OBJ_)?t${runId}[0-9a-f]{10}_`);
+    const names = [];
+    for await (const s of jsm.streams.list()) if (mine.test(s.config.name)) names.push(s.config.name);
+    for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
+  } catch {
+    // best effort: a run against a server that went away leaves its streams behind
+  } finally {
+    await nc?.close();
+  }
+}

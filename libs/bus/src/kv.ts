@@ -45,7 +45,11 @@ function lostRace(err: unknown): boolean {
 }
 
 /** Open (or create) a bucket holding JSON values of type T. */
-export async function openJsonKv<T>(nc: NatsConnection, bucket: string, opts: KvBucketOptions = {}): Promise<JsonKv<T>> {
+export async function openJsonKv<T>(
+  nc: NatsConnection,
+  bucket: string,
+  opts: KvBucketOptions = {},
+): Promise<JsonKv<T>> {
   const kv = await nc.jetstream().views.kv(bucket, {
     history: 1,
     ...(opts.ttlMs ? { ttl: opts.ttlMs } : {}),
@@ -56,7 +60,7 @@ export async function openJsonKv<T>(nc: NatsConnection, bucket: string, opts: Kv
     raw: kv,
     async get(key) {
       const e = await kv.get(key);
-      if (!e || e.operation !== 'PUT' || e.length === 0) return null;
+      if (e?.operation !== 'PUT' || e.length === 0) return null;
       return { value: decode<T>(e.value), revision: e.revision };
     },
     async create(key, value) {

@@ -102,7 +102,9 @@ export function createLease(opts: LeaseOptions): Lease {
       listeners.push(cb);
     },
     async start() {
-      kv = await openJsonKv<LeaseValue>(opts.nc, opts.subjects.leaseBucket(opts.service), { ttlMs: opts.ttlMs });
+      kv = await openJsonKv<LeaseValue>(opts.nc, opts.subjects.leaseBucket(opts.service), {
+        ttlMs: opts.ttlMs,
+      });
       ticking = tick();
       await ticking;
       schedule();

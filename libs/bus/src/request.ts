@@ -12,7 +12,7 @@ import {
   type RpcResponse,
   type Subjects,
 } from '@parley/protocol';
-import { ErrorCode, headers as natsHeaders, type NatsConnection, NatsError } from 'nats';
+import { ErrorCode, type NatsConnection, NatsError, headers as natsHeaders } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
 
 export interface RequestOptions {
@@ -28,7 +28,11 @@ export interface RpcClient {
   ): Promise<RpcReply<RpcResponse<C>>>;
 }
 
-export function createRpcClient(nc: NatsConnection, subjects: Subjects, defaults: { timeoutMs: number }): RpcClient {
+export function createRpcClient(
+  nc: NatsConnection,
+  subjects: Subjects,
+  defaults: { timeoutMs: number },
+): RpcClient {
   return {
     async request(command, payload, opts = {}) {
       const h = natsHeaders();

@@ -17,7 +17,7 @@ import {
   toParleyError,
   validate,
 } from '@parley/protocol';
-import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { type Msg, type NatsConnection, headers as natsHeaders, type Subscription } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
 import { Limiter } from './limiter.js';
 

@@ -12,9 +12,9 @@ import {
   type JsMsg,
   type NatsConnection,
   nanos,
+  headers as natsHeaders,
   RetentionPolicy,
   StorageType,
-  headers as natsHeaders,
 } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
 
@@ -26,7 +26,11 @@ export interface StreamOptions {
 }
 
 /** Create the event stream if missing (idempotent, safe from several processes). */
-export async function ensureEventStream(nc: NatsConnection, s: Subjects, opts: StreamOptions = {}): Promise<void> {
+export async function ensureEventStream(
+  nc: NatsConnection,
+  s: Subjects,
+  opts: StreamOptions = {},
+): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const config = {
     name: s.eventStream,
@@ -80,6 +84,7 @@ export interface ConsumerOptions {
    * `{ deferMs }` to have it redelivered later without counting as a failure
    * (it stays unacked in the stream, so it survives a restart)
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: existing handlers return Promise<void>
   handle: (event: DomainEvent, meta: EventMeta) => Promise<void | EventOutcome>;
   /** time a handler may hold an event before the server redelivers it (ms); default 30 s */
   ackWaitMs?: number;
@@ -200,7 +205,10 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
         return;
       }
       const delay = backoff[Math.min(m.info.deliveryCount - 1, backoff.length - 1)] ?? 1_000;
-      log.warn({ err, event_id: event.id, attempt: m.info.deliveryCount, retry_in_ms: delay }, 'event failed');
+      log.warn(
+        { err, event_id: event.id, attempt: m.info.deliveryCount, retry_in_ms: delay },
+        'event failed',
+      );
       m.nak(delay);
     }
   };

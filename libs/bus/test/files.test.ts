@@ -37,7 +37,11 @@ async function readAll(rs: ReadableStream<Uint8Array>): Promise<Buffer> {
 test('stores a stream in chunks and reads it back, from another connection too', async () => {
   const data = randomBytes(700_000);
   expect(await store.put('files/a/photo.bin', chunks(data, 50_000))).toEqual({ size: data.length });
-  const other = await connectBus({ servers: [await natsUrl()], name: 'files-test-2', logger: silentLogger() });
+  const other = await connectBus({
+    servers: [await natsUrl()],
+    name: 'files-test-2',
+    logger: silentLogger(),
+  });
   const got = await (await openFileStore(other, s)).get('files/a/photo.bin');
   expect(got?.size).toBe(data.length);
   expect((await readAll(got!.data)).equals(data)).toBe(true);
@@ -47,7 +51,9 @@ test('stores a stream in chunks and reads it back, from another connection too',
 
 test('a source that fails half way leaves nothing stored', async () => {
   const data = randomBytes(600_000);
-  await expect(store.put('files/b/broken.bin', chunks(data, 64_000, 300_000))).rejects.toThrow('client went away');
+  await expect(store.put('files/b/broken.bin', chunks(data, 64_000, 300_000))).rejects.toThrow(
+    'client went away',
+  );
   expect(await store.get('files/b/broken.bin')).toBeNull();
   expect(await store.list()).toEqual(['files/a/photo.bin']);
   const jsm = await nc.jetstreamManager();

@@ -1,6 +1,14 @@
 /** Request/reply on the real NATS: typed handler table, errors in service-error headers, unavailable. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { connectBus, createRpcClient, decode, HEADERS, type NatsConnection, serve, type Server } from '@parley/bus';
+import {
+  connectBus,
+  createRpcClient,
+  decode,
+  HEADERS,
+  type NatsConnection,
+  type Server,
+  serve,
+} from '@parley/bus';
 import { silentLogger } from '@parley/logger';
 import { ParleyError, subjects } from '@parley/protocol';
 import { natsUrl, randomPrefix, sleep } from '@parley/testing';
@@ -62,7 +70,10 @@ describe('serve + request', () => {
   test('a ParleyError thrown by a handler comes back as the same code', async () => {
     const rpc = createRpcClient(nc, s, { timeoutMs: 2_000 });
     await expect(
-      rpc.request('notifications.dialogs.messages.count', { caller: { user_id: 1, conn_id: null }, params: { dialog_id: 404 } }),
+      rpc.request('notifications.dialogs.messages.count', {
+        caller: { user_id: 1, conn_id: null },
+        params: { dialog_id: 404 },
+      }),
     ).rejects.toMatchObject({ code: 'not_found' });
   });
 
@@ -107,7 +118,10 @@ describe('serve + request', () => {
   test('a handler slower than the timeout → unavailable', async () => {
     const rpc = createRpcClient(nc, s, { timeoutMs: 300 });
     await expect(
-      rpc.request('notifications.dialogs.messages.count', { caller: { user_id: 1, conn_id: null }, params: { dialog_id: 999 } }),
+      rpc.request('notifications.dialogs.messages.count', {
+        caller: { user_id: 1, conn_id: null },
+        params: { dialog_id: 999 },
+      }),
     ).rejects.toMatchObject({ code: 'unavailable' });
   });
 });

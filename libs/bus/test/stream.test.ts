@@ -5,8 +5,8 @@ import {
   connectBus,
   consumeEvents,
   decode,
-  ensureEventStream,
   type EventConsumer,
+  ensureEventStream,
   type NatsConnection,
   publishEvent,
 } from '@parley/bus';
@@ -159,7 +159,10 @@ describe('event stream', () => {
     );
     await publishEvent(nc, s, seenEvent(1));
     await publishEvent(nc, s, seenEvent(2));
-    await waitFor(() => dead.length === 1 && attempts.get(1) === 2, { timeoutMs: 10_000, what: 'retry and DLQ' });
+    await waitFor(() => dead.length === 1 && attempts.get(1) === 2, {
+      timeoutMs: 10_000,
+      what: 'retry and DLQ',
+    });
     expect((dead[0] as MessageSeenEvent).dialog_id).toBe(2);
     expect(attempts.get(2)).toBe(3);
     sub.unsubscribe();

@@ -71,3 +71,15 @@ export const limitVars = {
     parse: parsers.int(1, 100_000),
   },
 } satisfies ConfigSpec;
+
+export const authVars = {
+  JWT_SECRET: {
+    doc: 'HS256 secret shared with the platform that issues tokens; also keys e-mail unsubscribe links',
+    devDefault: 'parley-development-secret-do-not-use-in-production',
+    secret: true,
+    parse: (raw: string) => {
+      if (raw.length < 16) throw new Error('expected at least 16 characters');
+      return raw;
+    },
+  },
+} satisfies ConfigSpec;

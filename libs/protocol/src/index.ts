@@ -8,4 +8,5 @@ export * from './events.js';
 export * from './rpc.js';
 export * from './schemas.js';
 export * from './subjects.js';
+export * from './unsubscribe.js';
 export * from './validate.js';

@@ -8,9 +8,13 @@ import { join } from 'node:path';
 import { hasBinary, loadTestcontainers, NO_SERVERS_HELP, noRuntime } from './servers.js';
 import { sleep } from './wait-for.js';
 
-/** A subject prefix no other suite uses. */
+/**
+ * A subject prefix no other suite uses. Under `npm test` it starts with the
+ * run's id (PARLEY_TEST_RUN), so the run's global teardown can delete every
+ * stream, KV and object bucket the run's suites left on the shared server.
+ */
 export function randomPrefix(): string {
-  return `t${randomBytes(5).toString('hex')}`;
+  return `t${process.env.PARLEY_TEST_RUN ?? ''}${randomBytes(5).toString('hex')}`;
 }
 
 let shared: Promise<string> | undefined;

@@ -20,8 +20,11 @@ export interface SmtpSink {
   /** stop listening (an outage); `start()` listens again on the same port */
   stop(): Promise<void>;
   start(): Promise<void>;
-  /** after the next accepted message, run `hook` (e.g. kill the mailer) */
-  onAccept?: ((m: SinkMessage) => void) | undefined;
+  /**
+   * runs for each message after it is stored and before the client is told it was accepted
+   * (awaited: a test can kill the sender in exactly that window)
+   */
+  onAccept?: ((m: SinkMessage) => unknown) | undefined;
 }
 
 export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpSink> {
@@ -43,6 +46,8 @@ export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpS
         authOptional: true,
         disabledCommands: ['STARTTLS'],
         logger: false,
+        // stop() must not wait 30 s for lingering client connections (a mailer under test keeps a pool)
+        closeTimeout: 200,
         onAuth(auth, _session, cb) {
           cb(null, { user: auth.username });
         },
@@ -62,8 +67,8 @@ export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpS
                   raw,
                 };
                 messages.push(m);
-                cb();
-                sink.onAccept?.(m);
+                // the message is stored (accepted); the hook runs before the client hears "250"
+                return Promise.resolve(sink.onAccept?.(m)).then(() => cb());
               })
               .catch((err: Error) => cb(err));
           });

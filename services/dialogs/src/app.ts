@@ -3,10 +3,11 @@
  * forwards (PROTOCOL.md §3–§6), writes domain events to its outbox and relays
  * them to the event stream. Building it has no side effects; `start()` connects.
  */
+
+import type { NatsConnection } from '@parley/bus';
 import { ensureEventStream, type Server, type Service, serve } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { subjects as makeSubjects } from '@parley/protocol';
-import type { NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
 import type { DialogsConfig } from './config.js';
 import type { DialogsContext, Presence } from './context.js';

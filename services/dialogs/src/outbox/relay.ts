@@ -10,10 +10,11 @@
  * - It wakes on `poke()` (after a commit) and polls every `pollMs` to catch up
  *   after a crash or a NATS outage.
  */
+
+import type { NatsConnection } from '@parley/bus';
 import { publishEvent } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import type { DomainEvent, Subjects } from '@parley/protocol';
-import type { NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
 import { placeholders, sqlOf } from '../db/sql.js';
 

@@ -1,0 +1,104 @@
+/** The gateway's environment variables, declared once (PROTOCOL.md §7). */
+import { randomBytes } from 'node:crypto';
+import {
+  authVars,
+  type ConfigOf,
+  type ConfigSpec,
+  limitVars,
+  localeVars,
+  logVars,
+  natsVars,
+  parsers,
+  urlVars,
+} from '@parley/config';
+
+export const gatewayConfigSpec = {
+  PORT: {
+    doc: 'HTTP/WebSocket port (0: a random free port)',
+    default: '8000',
+    parse: parsers.int(0, 65_535),
+  },
+  ...natsVars,
+  ...logVars,
+  MESSAGES_LOCALE: localeVars.MESSAGES_LOCALE,
+  JWT_SECRET: authVars.JWT_SECRET,
+  ADMIN_TOKEN: {
+    doc: 'bearer token of the admin API; unset: every admin call is refused',
+    default: '-',
+    secret: true,
+    parse: parsers.optional((raw: string) => {
+      if (raw.length < 16) throw new Error('expected at least 16 characters');
+      return raw;
+    }),
+  },
+  PUBLIC_URL: urlVars.PUBLIC_URL,
+  MAX_UPLOAD_BYTES: {
+    doc: 'largest accepted upload, in bytes (over it: 413)',
+    default: String(10 * 1024 * 1024),
+    parse: parsers.int(1, 1024 * 1024 * 1024),
+  },
+  /** also caps HTTP JSON bodies: 4 bytes per character plus 4 KiB */
+  MAX_BODY_CHARS: limitVars.MAX_BODY_CHARS,
+  ALLOWED_ORIGINS: {
+    doc: 'comma list of browser origins allowed to open a WebSocket; unset: any origin',
+    default: '-',
+    parse: parsers.optional(parsers.list),
+  },
+  REQUEST_TIMEOUT_MS: {
+    doc: 'how long to wait for the dialogs service before answering `unavailable`, ms',
+    default: '5000',
+    parse: parsers.int(50, 120_000),
+  },
+  MAX_FRAME_BYTES: {
+    doc: 'largest client frame, in bytes (over it: close 1009)',
+    default: String(256 * 1024),
+    parse: parsers.int(1024, 16 * 1024 * 1024),
+  },
+  RATE_LIMIT_PER_SEC: {
+    doc: 'frames per second a connection may send on average',
+    default: '20',
+    parse: parsers.number(0.1, 100_000),
+  },
+  RATE_LIMIT_BURST: {
+    doc: 'frames a connection may send at once; as many refused frames in a row close it (1008)',
+    default: '40',
+    parse: parsers.int(1, 100_000),
+  },
+  MAX_BUFFERED_BYTES: {
+    doc: 'bytes queued to a slow reader before its socket is closed (1013)',
+    default: String(4 * 1024 * 1024),
+    parse: parsers.int(1024, 1024 * 1024 * 1024),
+  },
+  HEARTBEAT_MS: {
+    doc: 'ping interval; a peer that misses one pong is dropped',
+    default: '30000',
+    parse: parsers.int(50, 3_600_000),
+  },
+  GATEWAY_ID: {
+    doc: 'this instance’s id in presence keys (letters, digits, _ and -); default: random',
+    default: '-',
+    parse: (raw: string) => {
+      if (raw === '-') return `gw-${randomBytes(6).toString('hex')}`;
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw))
+        throw new Error('expected letters, digits, _ and - (at most 64)');
+      return raw;
+    },
+  },
+  PRESENCE_TTL_MS: {
+    doc: 'how long a crashed gateway’s users stay online (presence bucket max_age), ms',
+    default: '30000',
+    parse: parsers.int(500, 3_600_000),
+  },
+  PRESENCE_REFRESH_MS: {
+    doc: 'how often presence keys are refreshed (well under PRESENCE_TTL_MS), ms',
+    default: '10000',
+    parse: parsers.int(100, 3_600_000),
+  },
+  PRESENCE_RELIST_MS: {
+    doc: 'how often the presence view re-lists keys to notice expired ones, ms',
+    default: '5000',
+    parse: parsers.int(100, 3_600_000),
+  },
+} satisfies ConfigSpec;
+
+export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;

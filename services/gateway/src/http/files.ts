@@ -1,0 +1,183 @@
+/**
+ * POST /api/files/: the multipart field `content` is streamed (busboy) into the NATS object store
+ * while its first bytes are kept to sniff the content type (file-type; valid UTF-8 text →
+ * text/plain; else application/octet-stream). Over MAX_UPLOAD_BYTES → 413 and the partial object is
+ * purged. The metadata goes to `dialogs` (`files.create`) → 201 File.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { FileStore, RpcClient } from '@parley/bus';
+import { ParleyError } from '@parley/protocol';
+import busboy from 'busboy';
+import { fileTypeFromBuffer } from 'file-type';
+import type { Authenticator } from '../auth/authenticate.js';
+import { requireUser } from './auth.js';
+import { call } from './call.js';
+import type { Route } from './router.js';
+
+export interface FilesDeps {
+  rpc: RpcClient;
+  authenticate: Authenticator;
+  files: () => FileStore;
+  maxUploadBytes: number;
+}
+
+/** bytes file-type needs to recognise every format it knows */
+const SNIFF_BYTES = 4100;
+/** multipart framing and small fields allowed on top of the file itself */
+const MULTIPART_SLACK = 64 * 1024;
+
+interface Stored {
+  key: string;
+  size: number;
+  fileName: string;
+  contentType: string;
+}
+
+export function filesRoutes(deps: FilesDeps): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: /^\/api\/files\/?$/,
+      name: 'files.upload',
+      async handle({ req, requestId, log }) {
+        const principal = await requireUser(deps.authenticate, req, requestId);
+        if (Number(req.headers['content-length'] ?? 0) > deps.maxUploadBytes + MULTIPART_SLACK) {
+          throw new ParleyError('payload_too_large');
+        }
+        const stored = await receive(req, deps);
+        try {
+          const { data } = await call(
+            deps.rpc,
+            'files.create',
+            {
+              caller: { user_id: principal.user_id, conn_id: null },
+              params: {
+                storage_key: stored.key,
+                file_name: stored.fileName,
+                size: stored.size,
+                content_type: stored.contentType,
+              },
+            },
+            requestId,
+          );
+          log.info({ file_id: data.id, size: stored.size, content_type: stored.contentType }, 'file stored');
+          return { status: 201, body: data };
+        } catch (err) {
+          await deps
+            .files()
+            .delete(stored.key)
+            .catch(() => undefined);
+          throw err;
+        }
+      },
+    },
+  ];
+}
+
+/** Parse the multipart body; store the `content` part; resolve once the whole body is read. */
+async function receive(req: IncomingMessage, deps: FilesDeps): Promise<Stored> {
+  let bb: busboy.Busboy;
+  try {
+    bb = busboy({
+      headers: req.headers,
+      defParamCharset: 'utf8',
+      limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 16, fieldSize: 4096, parts: 32 },
+    });
+  } catch {
+    throw new ParleyError('bad_request', { message: 'expected multipart/form-data' });
+  }
+  let upload: Promise<Stored> | undefined;
+  const finished = new Promise<void>((resolve, reject) => {
+    bb.on('close', resolve);
+    bb.on('error', () => reject(new ParleyError('bad_request', { message: 'malformed multipart body' })));
+    req.on('error', () => reject(new ParleyError('bad_request', { message: 'upload interrupted' })));
+  });
+  bb.on('file', (name, stream, info) => {
+    if (name !== 'content' || upload) {
+      stream.resume();
+      return;
+    }
+    upload = store(stream, info.filename, deps);
+    // keep reading whatever is left of the part so the body can finish (and the 413 be sent)
+    upload.catch(() => stream.resume());
+  });
+  req.pipe(bb);
+  let bodyError: unknown;
+  try {
+    await finished;
+  } catch (err) {
+    bodyError = err;
+  }
+  if (!upload) throw bodyError ?? missing();
+  const result = await upload.then(
+    (stored) => ({ stored }),
+    (error: unknown) => ({ error }),
+  );
+  if (bodyError !== undefined) {
+    if ('stored' in result)
+      await deps
+        .files()
+        .delete(result.stored.key)
+        .catch(() => undefined);
+    throw bodyError;
+  }
+  if ('error' in result) throw result.error;
+  return result.stored;
+}
+
+const missing = () => ParleyError.invalid('content', 'required');
+
+async function store(stream: Readable, rawName: string | undefined, deps: FilesDeps): Promise<Stored> {
+  const fileName = cleanFileName(rawName);
+  const key = `files/${randomBytes(16).toString('hex')}/${keySafe(fileName)}`;
+  let head = Buffer.alloc(0);
+  let tooLarge = false;
+  stream.once('limit', () => {
+    tooLarge = true;
+  });
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    // never leave this loop early: destroying busboy's part stream would stall the whole body
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (head.length < SNIFF_BYTES)
+        head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
+      yield chunk;
+    }
+    if (tooLarge || (stream as Readable & { truncated?: boolean }).truncated) {
+      throw new ParleyError('payload_too_large');
+    }
+  }
+  const { size } = await deps.files().put(key, bytes());
+  return { key, size, fileName, contentType: await sniff(head) };
+}
+
+export async function sniff(head: Buffer): Promise<string> {
+  const detected = await fileTypeFromBuffer(head);
+  if (detected) return detected.mime;
+  if (head.length > 0 && !head.includes(0)) {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+      return 'text/plain';
+    } catch {
+      // not text
+    }
+  }
+  return 'application/octet-stream';
+}
+
+/** the last path segment, without control characters, at most 255 characters */
+function cleanFileName(raw: string | undefined): string {
+  const base = (raw ?? '')
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/\p{Cc}/gu, '')
+    .trim();
+  return (base || 'file').slice(0, 255);
+}
+
+/** a storage-key segment: ASCII letters, digits, dot, dash, underscore */
+function keySafe(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '_');
+  return safe.slice(-100) || 'file';
+}

@@ -1,0 +1,22 @@
+/** Start the gateway: read config, connect NATS, create the app, wire signals. No logic here. */
+import { connectBus, onShutdownSignals } from '@parley/bus';
+import { loadConfig } from '@parley/config';
+import { createLogger } from '@parley/logger';
+import { createGateway } from './app.js';
+import { gatewayConfigSpec } from './config.js';
+
+const { config, warnings } = loadConfig(gatewayConfigSpec);
+const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+for (const w of warnings) logger.warn(`!!! ${w} — never run like this in production !!!`);
+
+const nc = await connectBus({
+  servers: config.NATS_URL,
+  name: `parley-gateway-${config.GATEWAY_ID}`,
+  logger,
+});
+const app = createGateway({ config, nc, logger });
+await app.start();
+onShutdownSignals(logger, async () => {
+  await app.stop();
+  await nc.drain();
+});

@@ -1,0 +1,148 @@
+/**
+ * The WebSocket side of the HTTP server: authentication at the upgrade (nothing is opened for a
+ * refused request: the HTTP status is written and the socket destroyed), the origin check, the
+ * frame-size limit (ws maxPayload → 1009), the ping/pong heartbeat and graceful shutdown.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RpcClient } from '@parley/bus';
+import type { Logger } from '@parley/logger';
+import { type Locale, toParleyError } from '@parley/protocol';
+import { WebSocketServer } from 'ws';
+import type { Authenticator } from '../auth/authenticate.js';
+import { tokenFromUpgrade } from '../auth/token.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { type Connection, type ConnectionLimits, createConnection } from './connection.js';
+import type { Hub } from './hub.js';
+
+export interface WsServerDeps {
+  authenticate: Authenticator;
+  hub: Hub;
+  rpc: RpcClient;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  locale: Locale;
+  limits: ConnectionLimits;
+  maxFrameBytes: number;
+  heartbeatMs: number;
+  /** null: any origin */
+  allowedOrigins: readonly string[] | null;
+}
+
+export interface WsServer {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** refuse new upgrades, let each connection finish its frame in flight, close them with 1001 */
+  stop(): Promise<void>;
+  connectionCount(): number;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function createWsServer(deps: WsServerDeps): WsServer {
+  const { metrics, logger } = deps;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
+  });
+  const connections = new Set<Connection>();
+  let stopping = false;
+
+  const heartbeat = setInterval(() => {
+    for (const c of connections) c.heartbeat();
+  }, deps.heartbeatMs);
+  heartbeat.unref();
+
+  const refuse = (socket: Duplex, status: number) => {
+    metrics.upgradesRefused.inc({ status: String(status) });
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.once('finish', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
+  };
+
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    if (url.pathname !== '/ws/' && url.pathname !== '/ws') return refuse(socket, 404);
+    if (stopping) return refuse(socket, 503);
+    const origin = req.headers.origin;
+    if (origin && deps.allowedOrigins && !deps.allowedOrigins.includes(origin)) {
+      logger.info({ origin }, 'upgrade refused: origin not allowed');
+      return refuse(socket, 403);
+    }
+    const connId = `c${randomBytes(8).toString('hex')}`;
+    let principal: Awaited<ReturnType<Authenticator>>;
+    try {
+      principal = await deps.authenticate(tokenFromUpgrade(req, url).token, connId);
+    } catch (err) {
+      const perr = toParleyError(err);
+      if (perr.code !== 'unauthorized') logger.warn({ code: perr.code }, 'upgrade failed: dialogs');
+      else logger.info({ path: url.pathname }, 'upgrade refused: unauthorized');
+      return refuse(socket, perr.code === 'unauthorized' ? 401 : perr.status);
+    }
+    if (stopping || socket.destroyed) return refuse(socket, 503);
+    const release = await deps.hub.retain(principal.user_id);
+    socket.once('close', release);
+    if (socket.destroyed) return release();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const log = logger.child({ conn_id: connId, user_id: principal.user_id });
+      ws.on('error', (err) => log.debug({ err }, 'socket error'));
+      const conn = createConnection({
+        ws,
+        connId,
+        userId: principal.user_id,
+        exp: principal.exp,
+        rpc: deps.rpc,
+        locale: deps.locale,
+        limits: deps.limits,
+        metrics,
+        logger: log,
+      });
+      connections.add(conn);
+      deps.hub.add(conn);
+      metrics.connections.set({ kind: 'sockets' }, connections.size);
+      log.info('connected');
+      void conn.closed.then(() => {
+        connections.delete(conn);
+        deps.hub.remove(conn);
+        metrics.connections.set({ kind: 'sockets' }, connections.size);
+        log.info('disconnected');
+      });
+    });
+  };
+
+  return {
+    handleUpgrade(req, socket, head) {
+      socket.on('error', () => undefined);
+      upgrade(req, socket, head).catch((err: unknown) => {
+        logger.error({ err }, 'upgrade failed');
+        refuse(socket, 500);
+      });
+    },
+    async stop() {
+      stopping = true;
+      clearInterval(heartbeat);
+      const all = [...connections];
+      await Promise.all(all.map((c) => c.shutdown()));
+      const closed = Promise.all(all.map((c) => c.closed));
+      const grace = new Promise<void>((r) => setTimeout(r, 2_000).unref());
+      await Promise.race([closed, grace]);
+      for (const c of connections) c.terminate();
+      wss.close();
+    },
+    connectionCount: () => connections.size,
+  };
+}

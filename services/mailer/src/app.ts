@@ -1,0 +1,120 @@
+/**
+ * The mailer: one e-mail per new message to each member who wants it
+ * (PROTOCOL.md §6). Every instance consumes the shared durable consumer;
+ * exactly-once comes from the delivery records in the mail KV bucket
+ * (deliveries.ts), MAIL_DELAY_SECONDS from leaving the event unacked in the
+ * stream until it is due (so held e-mails survive a restart).
+ */
+import {
+  consumeEvents,
+  type EventConsumer,
+  type EventOutcome,
+  type NatsConnection,
+  openJsonKv,
+  type Service,
+} from '@parley/bus';
+import type { Logger } from '@parley/logger';
+import { type DomainEvent, type MessageCreatedEvent, subjects } from '@parley/protocol';
+import { composeMail, eligibleRecipients, toMailItem } from './compose.js';
+import type { MailerConfig } from './config.js';
+import { createDeliveries, type Deliveries } from './deliveries.js';
+import { createMailerMetrics, type MailerMetrics } from './metrics.js';
+import { type MetricsEndpoint, serveMetrics } from './metrics-http.js';
+import type { MailValue } from './records.js';
+import { createMailTransport, type MailTransport } from './transport.js';
+
+export interface MailerDeps {
+  config: MailerConfig;
+  nc: NatsConnection;
+  logger: Logger;
+  /** retry schedule after an SMTP failure, ms (default 0.5 s, 2 s, 5 s, 15 s, 30 s, 60 s…) */
+  backoffMs?: number[];
+}
+
+export interface MailerService extends Service {
+  readonly metrics: MailerMetrics;
+}
+
+/** Records outlive the stream's 7 days, so a redelivered event always finds its record. */
+const RECORD_TTL_MS = 8 * 24 * 3600_000;
+
+export function createMailerService(deps: MailerDeps): MailerService {
+  const { config, nc, logger } = deps;
+  const s = subjects(config.SUBJECT_PREFIX);
+  const metrics = createMailerMetrics();
+  const delayMs = config.MAIL_DELAY_SECONDS * 1000;
+  let transport: MailTransport | undefined;
+  let deliveries: Deliveries | undefined;
+  let consumer: EventConsumer | undefined;
+  let endpoint: MetricsEndpoint | null = null;
+
+  const onCreated = async (e: MessageCreatedEvent): Promise<EventOutcome | undefined> => {
+    const d = deliveries as Deliveries;
+    const item = toMailItem(e.message);
+    const createdAt = Date.parse(e.message.date_created) || Date.parse(e.occurred_at) || Date.now();
+    const results = await Promise.allSettled(eligibleRecipients(e).map((r) => d.deliver(item, r, createdAt)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const waits = results.flatMap((r) =>
+      r.status === 'fulfilled' && r.value.kind === 'defer' ? [r.value.ms] : [],
+    );
+    return waits.length ? { deferMs: Math.min(...waits) } : undefined;
+  };
+
+  const handle = async (
+    event: DomainEvent,
+    meta: { deliveryCount: number },
+  ): Promise<EventOutcome | undefined> => {
+    if (meta.deliveryCount > 1) metrics.redeliveries.inc();
+    let outcome: EventOutcome | undefined;
+    if (event.type === 'message.created') outcome = await onCreated(event);
+    else if (delayMs > 0 && event.seen_ids.length) await (deliveries as Deliveries).markSeen(event.seen_ids);
+    if (!outcome) metrics.events.inc({ type: event.type });
+    return outcome;
+  };
+
+  return {
+    metrics,
+    async start() {
+      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger);
+      transport = createMailTransport({ smtpUrl: config.SMTP_URL, outboxDir: config.MAIL_OUTBOX_DIR });
+      if (!config.SMTP_URL)
+        logger.warn(
+          { dir: config.MAIL_OUTBOX_DIR },
+          'SMTP_URL is not set: e-mails are written as .eml files',
+        );
+      const kv = await openJsonKv<MailValue>(nc, s.mailBucket, { ttlMs: RECORD_TTL_MS });
+      const t = transport;
+      deliveries = createDeliveries({
+        kv,
+        delayMs,
+        logger,
+        send: (leader, items, to) => t.send(composeMail(config, leader, items, to)),
+        onResult: (result) => metrics.emails.inc({ result }),
+      });
+      consumer = await consumeEvents({
+        nc,
+        subjects: s,
+        service: 'mailer',
+        logger,
+        types: ['message.created', 'message.seen'],
+        handle,
+        ackWaitMs: config.EVENT_ACK_WAIT_SECONDS * 1000,
+        maxDeliver: 40,
+        backoffMs: deps.backoffMs ?? [500, 2_000, 5_000, 15_000, 30_000, 60_000],
+        concurrency: 16,
+        keyOf: (e) => e.id,
+        // events held by MAIL_DELAY_SECONDS stay pending: leave room for a busy window
+        maxAckPending: 10_000,
+      });
+    },
+    async stop() {
+      await consumer?.stop();
+      consumer = undefined;
+      transport?.close();
+      transport = undefined;
+      await endpoint?.close();
+      endpoint = null;
+    },
+  };
+}

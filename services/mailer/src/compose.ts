@@ -1,0 +1,78 @@
+/** From domain data to the e-mail: recipients, items, headers (PROTOCOL.md §6). */
+import type { MessageCreatedEvent, MessageDto, Recipient } from '@parley/protocol';
+import type { MailerConfig } from './config.js';
+import type { MailRecipient } from './records.js';
+import { type MailItem, render } from './templates/index.js';
+import type { OutgoingMail } from './transport.js';
+
+/** Members other than the author who are active, have an address and want e-mail. */
+export function eligibleRecipients(e: MessageCreatedEvent): MailRecipient[] {
+  const seen = new Set<number>();
+  const out: MailRecipient[] = [];
+  for (const r of e.recipients as Recipient[]) {
+    if (r.user_id === e.message.user.id || !r.is_active || !r.email_notifications || !r.email?.trim())
+      continue;
+    if (seen.has(r.user_id)) continue;
+    seen.add(r.user_id);
+    out.push({ user_id: r.user_id, email: r.email.trim(), first_name: r.first_name, last_name: r.last_name });
+  }
+  return out;
+}
+
+export function toMailItem(m: MessageDto): MailItem {
+  return {
+    message_id: m.id,
+    dialog_id: m.dialog,
+    author: { first_name: m.user.first_name, last_name: m.user.last_name, email: m.user.email },
+    body: m.body,
+    text: m.markdown_body,
+    file: m.file ? { name: m.file.file_name, url: m.file.url } : null,
+    date_created: m.date_created,
+  };
+}
+
+/** The host part of Message-IDs: MAIL_FROM's domain, else APP_URL's host. */
+export function messageIdDomain(config: MailerConfig): string {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(config.MAIL_FROM);
+  return m?.[1] ?? new URL(config.APP_URL).hostname;
+}
+
+export function unsubscribeUrl(config: MailerConfig, userId: number): string {
+  const tpl = config.MAIL_UNSUBSCRIBE_URL ?? `${config.APP_URL}/settings/notifications`;
+  return tpl.replace(/\{user_id\}|%7Buser_id%7D/gi, String(userId));
+}
+
+/** Stable per (leading message, recipient): a resend would carry the same Message-ID. */
+export function messageId(config: MailerConfig, leader: number, userId: number): string {
+  return `<parley.m${leader}.u${userId}@${messageIdDomain(config)}>`;
+}
+
+export function composeMail(
+  config: MailerConfig,
+  leader: number,
+  items: MailItem[],
+  to: MailRecipient,
+): OutgoingMail {
+  const dialog = items[0]?.dialog_id;
+  const unsubscribe = unsubscribeUrl(config, to.user_id);
+  const rendered = render('new-message', {
+    locale: config.MESSAGES_LOCALE,
+    timeZone: config.TIME_ZONE,
+    items,
+    answerUrl: `${config.APP_URL}/dialogs/${dialog}`,
+    unsubscribeUrl: unsubscribe,
+  });
+  return {
+    from: config.MAIL_FROM,
+    to: { name: `${to.first_name} ${to.last_name}`.trim(), address: to.email },
+    subject: rendered.subject,
+    html: rendered.html,
+    text: rendered.text,
+    messageId: messageId(config, leader, to.user_id),
+    headers: {
+      'List-Unsubscribe': `<${unsubscribe}>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      'Auto-Submitted': 'auto-generated',
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/** The mailer's Prometheus metrics, on its own registry. */
+import { Counter, Registry } from 'prom-client';
+
+export function createMailerMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    events: new Counter({
+      name: 'parley_mailer_events_total',
+      help: 'domain events handled, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    redeliveries: new Counter({
+      name: 'parley_mailer_redeliveries_total',
+      help: 'events delivered more than once (retries and MAIL_DELAY_SECONDS waits)',
+      registers: [registry],
+    }),
+    emails: new Counter({
+      name: 'parley_mailer_emails_total',
+      help: 'e-mails by outcome: sent, failed (will be retried), skipped (read within the delay)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type MailerMetrics = ReturnType<typeof createMailerMetrics>;

@@ -1,0 +1,141 @@
+/** Shared pieces of the mailer suites: events as dialogs writes them, a mailer per test, quiescence. */
+import { randomUUID } from 'node:crypto';
+import { connectBus, type NatsConnection } from '@parley/bus';
+import { parseConfig } from '@parley/config';
+import { silentLogger } from '@parley/logger';
+import type {
+  MessageCreatedEvent,
+  MessageDto,
+  MessageSeenEvent,
+  Recipient,
+  Subjects,
+  UserDto,
+} from '@parley/protocol';
+import { natsUrl, waitFor } from '@parley/testing';
+import { createMailerService, type MailerService } from '../src/app.js';
+import { mailerConfigSpec } from '../src/config.js';
+
+export const logger = silentLogger();
+
+export function user(id: number): UserDto {
+  return {
+    id,
+    email: `u${id}@example.test`,
+    first_name: `First${id}`,
+    last_name: `Last${id}`,
+    github_url: null,
+    avatar: null,
+    thumbnail_avatar: null,
+    email_notifications: true,
+    email_confirmed: true,
+    is_support: false,
+    status_online: false,
+  };
+}
+
+export function recipient(id: number, over: Partial<Recipient> = {}): Recipient {
+  return {
+    user_id: id,
+    email: `u${id}@example.test`,
+    first_name: `First${id}`,
+    last_name: `Last${id}`,
+    email_notifications: true,
+    is_active: true,
+    role: 'student',
+    ...over,
+  };
+}
+
+export function message(
+  id: number,
+  dialog: number,
+  author: number,
+  body = `<p>message ${id}</p>`,
+): MessageDto {
+  return {
+    id,
+    dialog,
+    user: user(author),
+    body,
+    markdown_body: `message ${id}`,
+    file: null,
+    lesson: null,
+    reply: null,
+    date_created: new Date().toISOString(),
+    date_read: null,
+  };
+}
+
+export function created(msg: MessageDto, recipients: Recipient[]): MessageCreatedEvent {
+  return {
+    id: randomUUID(),
+    type: 'message.created',
+    occurred_at: new Date().toISOString(),
+    origin: { user_id: msg.user.id, conn_id: null },
+    dialog_id: msg.dialog,
+    with_role: null,
+    message: msg,
+    members: [],
+    recipients,
+  };
+}
+
+export function seen(msg: MessageDto, reader: number): MessageSeenEvent {
+  return {
+    id: randomUUID(),
+    type: 'message.seen',
+    occurred_at: new Date().toISOString(),
+    origin: { user_id: reader, conn_id: null },
+    dialog_id: msg.dialog,
+    message: { ...msg, date_read: new Date().toISOString() },
+    seen_ids: [msg.id],
+    members: [],
+  };
+}
+
+export interface Mailers {
+  start(env: Record<string, string>, backoffMs?: number[]): Promise<MailerService>;
+  stopAll(): Promise<void>;
+}
+
+export function mailers(prefix: string): Mailers {
+  const started: Array<{ app: MailerService; nc: NatsConnection }> = [];
+  return {
+    async start(env, backoffMs = [200, 500, 1_000]) {
+      const nc = await connectBus({ servers: [await natsUrl()], name: 'mailer-test', logger });
+      const { config } = parseConfig(mailerConfigSpec, {
+        NATS_URL: await natsUrl(),
+        SUBJECT_PREFIX: prefix,
+        ...env,
+      });
+      const app = createMailerService({ config, nc, logger, backoffMs });
+      await app.start();
+      started.push({ app, nc });
+      return app;
+    },
+    async stopAll() {
+      for (const { app, nc } of started.splice(0)) {
+        await app.stop().catch(() => undefined);
+        await nc.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** Every event the mailer's durable consumer got is acked and nothing waits: what it will send, it has sent. */
+export async function drained(nc: NatsConnection, s: Subjects, timeoutMs = 15_000): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  await waitFor(
+    async () => {
+      const info = await jsm.consumers.info(s.eventStream, s.durable('mailer'));
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    },
+    { timeoutMs, intervalMs: 100, what: 'the mailer consumer to drain' },
+  );
+}
+
+export async function dropAll(nc: NatsConnection, s: Subjects): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.delete(s.eventStream).catch(() => undefined);
+  await jsm.streams.delete(`KV_${s.mailBucket}`).catch(() => undefined);
+}

@@ -1,0 +1,171 @@
+/** The mailer on the real NATS JetStream with the in-process SMTP sink; events published as dialogs does. */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { connectBus, type NatsConnection, openJsonKv, publishEvent } from '@parley/bus';
+import { subjects } from '@parley/protocol';
+import { natsUrl, randomPrefix, type SmtpSink, startSmtpSink, waitFor } from '@parley/testing';
+import { created, drained, dropAll, logger, mailers, message, recipient, seen } from './helpers.js';
+
+let nc: NatsConnection;
+let sink: SmtpSink;
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  nc = await connectBus({ servers: [await natsUrl()], name: 'mailer-test', logger });
+  sink = await startSmtpSink();
+});
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  sink.messages.length = 0;
+});
+
+afterAll(async () => {
+  await sink.stop();
+  await nc.close();
+});
+
+function setup() {
+  const prefix = randomPrefix();
+  const s = subjects(prefix);
+  const m = mailers(prefix);
+  cleanups.push(async () => {
+    await m.stopAll();
+    await dropAll(nc, s);
+  });
+  return { s, m };
+}
+
+describe('mailer', () => {
+  test('one e-mail to each member who wants it: not the author, not notifications off, not inactive, not without address', async () => {
+    const { s, m } = setup();
+    await m.start({
+      SMTP_URL: sink.url,
+      APP_URL: 'https://learn.example.test',
+      MAIL_FROM: 'Parley <noreply@parley.test>',
+    });
+    const msg = message(501, 7, 1, '<p>Hello <strong>there</strong></p>');
+    await publishEvent(
+      nc,
+      s,
+      created(msg, [
+        recipient(1),
+        recipient(2),
+        recipient(3, { email_notifications: false }),
+        recipient(4, { is_active: false }),
+        recipient(5, { email: '' }),
+      ]),
+    );
+    await sink.waitForCount(1);
+    await drained(nc, s);
+    expect(sink.messages).toHaveLength(1);
+    const mail = sink.messages[0];
+    expect(mail?.envelope.to).toEqual(['u2@example.test']);
+    expect(mail?.parsed.subject).toBe('Новое сообщение от First1 Last1');
+    expect(mail?.parsed.html).toContain('Hello <strong>there</strong>');
+    expect(mail?.parsed.html).toContain('https://learn.example.test/dialogs/7');
+    expect(mail?.parsed.text).toContain('message 501');
+    expect(mail?.parsed.text).toContain('https://learn.example.test/dialogs/7');
+    expect(mail?.parsed.messageId).toBe('<parley.m501.u2@parley.test>');
+    expect(mail?.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+    expect(mail?.raw).toMatch(
+      /^List-Unsubscribe: <https:\/\/learn\.example\.test\/settings\/notifications>\r?$/m,
+    );
+  });
+
+  test('a hostile message body never brings a script into the HTML', async () => {
+    const { s, m } = setup();
+    await m.start({ SMTP_URL: sink.url });
+    const hostile =
+      '<p>hi</p><script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a>';
+    await publishEvent(nc, s, created(message(502, 8, 1, hostile), [recipient(2)]));
+    const [mail] = await sink.waitForCount(1);
+    const raw = mail?.raw ?? '';
+    expect(mail?.parsed.html).toBeTruthy();
+    for (const bad of [/<script/i, /onerror/i, /javascript:/i])
+      expect(String(mail?.parsed.html)).not.toMatch(bad);
+    expect(raw).not.toMatch(/<script/i);
+  });
+
+  test('the same event delivered again and two mailer instances: every e-mail exactly once', async () => {
+    const { s, m } = setup();
+    await m.start({ SMTP_URL: sink.url });
+    await m.start({ SMTP_URL: sink.url });
+    const events = Array.from({ length: 10 }, (_, i) =>
+      created(message(600 + i, 9, 1), [recipient(2), recipient(3)]),
+    );
+    for (const e of events) await publishEvent(nc, s, e);
+    // a relay retry after the dedupe window: the same event id again, stored as a new stream message
+    const jsm = await nc.jetstreamManager();
+    await nc
+      .jetstream()
+      .publish(s.event('message.created'), new TextEncoder().encode(JSON.stringify(events[0])));
+    void jsm;
+    await sink.waitForCount(20);
+    await drained(nc, s);
+    expect(sink.messages).toHaveLength(20);
+    const ids = new Set(sink.messages.map((x) => x.parsed.messageId));
+    expect(ids.size).toBe(20);
+  });
+
+  test('SMTP server down for a while, then up: every e-mail arrives exactly once', async () => {
+    const { s, m } = setup();
+    const app = await m.start({ SMTP_URL: sink.url });
+    await sink.stop();
+    for (let i = 0; i < 3; i++)
+      await publishEvent(nc, s, created(message(700 + i, 10 + i, 1), [recipient(2)]));
+    await waitFor(
+      async () =>
+        ((await app.metrics.emails.get()).values.find((v) => v.labels.result === 'failed')?.value ?? 0) >= 3,
+      {
+        timeoutMs: 10_000,
+        what: 'three failed attempts',
+      },
+    );
+    await sink.start();
+    await sink.waitForCount(3, 20_000);
+    await drained(nc, s, 20_000);
+    expect(sink.messages.map((x) => x.parsed.messageId).sort()).toEqual([
+      '<parley.m700.u2@localhost>',
+      '<parley.m701.u2@localhost>',
+      '<parley.m702.u2@localhost>',
+    ]);
+  }, 60_000);
+
+  test('MAIL_DELAY_SECONDS: a message read within the delay is not mailed; three messages of a dialog go as one e-mail', async () => {
+    const { s, m } = setup();
+    await m.start({ SMTP_URL: sink.url, MAIL_DELAY_SECONDS: '2' });
+    const readSoon = message(801, 20, 1);
+    await publishEvent(nc, s, created(readSoon, [recipient(2)]));
+    await publishEvent(nc, s, seen(readSoon, 2));
+    for (let i = 0; i < 3; i++) await publishEvent(nc, s, created(message(810 + i, 21, 1), [recipient(3)]));
+    await sink.waitForCount(1, 10_000);
+    await drained(nc, s);
+    expect(sink.messages).toHaveLength(1);
+    const mail = sink.messages[0];
+    expect(mail?.envelope.to).toEqual(['u3@example.test']);
+    expect(mail?.parsed.subject).toBe('Новые сообщения (3) от First1 Last1');
+    for (const id of [810, 811, 812]) expect(mail?.parsed.text).toContain(`message ${id}`);
+    const kv = await openJsonKv<{ state: string }>(nc, s.mailBucket);
+    expect((await kv.get('d.801.2'))?.value.state).toBe('skipped');
+    expect((await kv.get('d.811.3'))?.value.state).toBe('batched');
+  }, 30_000);
+
+  test('without SMTP_URL the e-mail is an .eml file in MAIL_OUTBOX_DIR, in English with MESSAGES_LOCALE=en', async () => {
+    const { s, m } = setup();
+    const dir = mkdtempSync(join(tmpdir(), 'parley-outbox-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    await m.start({ MAIL_OUTBOX_DIR: dir, MESSAGES_LOCALE: 'en' });
+    await publishEvent(nc, s, created(message(901, 30, 1), [recipient(2)]));
+    const files = await waitFor(() => {
+      const f = readdirSync(dir).filter((n) => n.endsWith('.eml'));
+      return f.length ? f : undefined;
+    });
+    expect(files).toEqual(['_parley.m901.u2_localhost_.eml']);
+    const eml = readFileSync(join(dir, files[0] as string), 'utf8');
+    expect(eml).toContain('Subject: New message from First1 Last1');
+    expect(eml).toContain('To: First2 Last2 <u2@example.test>');
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The notifier: turns domain events into the frames other sockets see
+ * (PROTOCOL.md §4). It runs active/standby: the instance holding the lease
+ * consumes the shared durable consumer; the others wait to take over. One
+ * active writer is what keeps every user's pushes in order and lets counter
+ * frames of a burst be coalesced without an older value overtaking a newer one.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  consumeEvents,
+  createLease,
+  type EventConsumer,
+  type Lease,
+  type NatsConnection,
+  publishPush,
+  type Service,
+} from '@parley/bus';
+import type { Logger } from '@parley/logger';
+import { type DomainEvent, subjects } from '@parley/protocol';
+import { createUserPushes, type UserPushes } from './actors/user-pushes.js';
+import type { NotifierConfig } from './config.js';
+import { createdPushes, seenPushes } from './fanout.js';
+import { createNotifierMetrics, type NotifierMetrics } from './metrics.js';
+import { type MetricsEndpoint, serveMetrics } from './metrics-http.js';
+
+export interface NotifierDeps {
+  config: NotifierConfig;
+  nc: NatsConnection;
+  logger: Logger;
+}
+
+export interface NotifierService extends Service {
+  readonly metrics: NotifierMetrics;
+  /** true while this instance holds the lease and consumes */
+  readonly active: boolean;
+  readonly instanceId: string;
+}
+
+export function createNotifierService(deps: NotifierDeps): NotifierService {
+  const { config, nc, logger } = deps;
+  const s = subjects(config.SUBJECT_PREFIX);
+  const metrics = createNotifierMetrics();
+  const instanceId = randomUUID().slice(0, 8);
+  const log = logger.child({ instance: instanceId });
+  let lease: Lease | undefined;
+  let pushes: UserPushes | undefined;
+  let consumer: EventConsumer | undefined;
+  let endpoint: MetricsEndpoint | null = null;
+  let transitions: Promise<void> = Promise.resolve();
+
+  const publish: Parameters<typeof createUserPushes>[0]['publish'] = (userId, msg) => {
+    publishPush(nc, s, userId, msg);
+    metrics.pushes.inc();
+    for (const item of msg.items) metrics.frames.inc({ event: item.event });
+  };
+
+  const handle = async (event: DomainEvent, meta: { deliveryCount: number }) => {
+    if (meta.deliveryCount > 1) metrics.redeliveries.inc();
+    const plan = event.type === 'message.created' ? createdPushes(event) : seenPushes(event);
+    const out = pushes;
+    if (!out) throw new Error('notifier is not active');
+    await Promise.all(plan.map((p) => out.push(p)));
+    metrics.events.inc({ type: event.type });
+    log.debug(
+      { event_id: event.id, type: event.type, request_id: event.request_id, users: plan.length },
+      'pushed',
+    );
+  };
+
+  const activate = async () => {
+    if (consumer) return;
+    pushes = createUserPushes({
+      windowMs: config.PUSH_COALESCE_MS,
+      publish,
+      onCoalesced: () => metrics.coalesced.inc(),
+    });
+    consumer = await consumeEvents({
+      nc,
+      subjects: s,
+      service: 'notifier',
+      logger: log,
+      types: ['message.created', 'message.seen'],
+      handle,
+      ackWaitMs: 10_000,
+      // handlers only wait for held counter frames; order is kept by starting them in stream order
+      concurrency: 256,
+      keyOf: (e) => e.id,
+    });
+    metrics.leader.set(1);
+    log.info('active: consuming events');
+  };
+
+  const deactivate = async () => {
+    const c = consumer;
+    const p = pushes;
+    consumer = undefined;
+    if (c) {
+      p?.flushAll();
+      await c.stop();
+    }
+    p?.dispose();
+    pushes = undefined;
+    metrics.leader.set(0);
+  };
+
+  const onLease = (held: boolean) => {
+    transitions = transitions
+      .then(() => (held ? activate() : deactivate()))
+      .catch((err: unknown) => log.error({ err }, 'notifier transition failed'));
+  };
+
+  return {
+    metrics,
+    instanceId,
+    get active() {
+      return consumer !== undefined;
+    },
+    async start() {
+      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, log);
+      lease = createLease({
+        nc,
+        subjects: s,
+        service: 'notifier',
+        holder: instanceId,
+        ttlMs: Math.round(config.LEADER_LEASE_SECONDS * 1000),
+        logger: log,
+      });
+      lease.onChange(onLease);
+      await lease.start();
+      await transitions;
+    },
+    async stop() {
+      await lease?.stop();
+      onLease(false);
+      await transitions;
+      await endpoint?.close();
+      endpoint = null;
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/** Every environment variable the notifier reads, declared once (parsed in main.ts). */
+import { type ConfigOf, logVars, natsVars, parsers } from '@parley/config';
+
+export const notifierConfigSpec = {
+  ...natsVars,
+  ...logVars,
+  PUSH_COALESCE_MS: {
+    doc: 'counter frames of one user go at most once per this window (the latest values); message frames are never held',
+    default: '250',
+    parse: parsers.int(0, 10_000),
+  },
+  LEADER_LEASE_SECONDS: {
+    doc: 'how long a crashed active notifier blocks its standbys before one takes over',
+    default: '5',
+    parse: parsers.number(0.3, 300),
+  },
+  METRICS_PORT: {
+    doc: 'port of the Prometheus /metrics endpoint; 0 = off',
+    default: '0',
+    parse: parsers.int(0, 65_535),
+  },
+};
+
+export type NotifierConfig = ConfigOf<typeof notifierConfigSpec>;

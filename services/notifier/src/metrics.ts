@@ -1,0 +1,43 @@
+/** The notifier's Prometheus metrics, on its own registry. */
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export function createNotifierMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    events: new Counter({
+      name: 'parley_notifier_events_total',
+      help: 'domain events handled, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    redeliveries: new Counter({
+      name: 'parley_notifier_redeliveries_total',
+      help: 'events delivered more than once',
+      registers: [registry],
+    }),
+    pushes: new Counter({
+      name: 'parley_notifier_pushes_total',
+      help: 'PushMessages published to user subjects',
+      registers: [registry],
+    }),
+    frames: new Counter({
+      name: 'parley_notifier_frames_total',
+      help: 'frames inside published PushMessages, by event',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    coalesced: new Counter({
+      name: 'parley_notifier_counter_frames_coalesced_total',
+      help: 'counter frames replaced by a later value before they were sent',
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'parley_notifier_leader',
+      help: '1 while this instance holds the lease and consumes events',
+      registers: [registry],
+    }),
+  };
+}
+
+export type NotifierMetrics = ReturnType<typeof createNotifierMetrics>;
