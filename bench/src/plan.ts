@@ -1,0 +1,33 @@
+/** Sizes and time bounds of one run (whole run: about 2–3 minutes on 2 cores). User id ranges do not overlap. */
+import { fileURLToPath } from 'node:url';
+
+const child = (name: string) => fileURLToPath(new URL(`./children/${name}.js`, import.meta.url));
+
+export const plan = {
+  /** the whole run is aborted (and cleaned up) after this */
+  deadlineMs: 220_000,
+  /** sender/receiver dialogs for create and delivery */
+  pairs: { firstUserId: 1_000, count: 32 },
+  warmup: { creates: 400 },
+  create: { ms: 15_000, maxOps: 40_000, rawConnections: 10, rawMs: 8_000, rawFirstUserId: 3_000 },
+  delivery: { perSec: 300, ms: 10_000, drainMs: 5_000, floorScript: child('floor-ws') },
+  memory: {
+    sockets: 5_000,
+    warmup: 200,
+    settleMs: 2_000,
+    firstUserId: 100_000,
+    floorScript: child('floor-ws'),
+  },
+  unread: {
+    firstUserId: 5_000,
+    partners: 10,
+    dialogsPerPartner: 50,
+    messagesPerDialog: 2,
+    readDialogs: 200,
+    iterations: 300,
+    loopIterations: 10,
+  },
+  rpc: { iterations: 2_000, echoScript: child('nats-echo') },
+  /** the gateway's per-socket rate limit (default 20/s) would cap a closed-loop socket: lifted for the bench */
+  gatewayEnv: { RATE_LIMIT_PER_SEC: '1000', RATE_LIMIT_BURST: '1000' },
+} as const;

@@ -1,0 +1,41 @@
+/**
+ * Before measuring: one message per pair must reach its receiver as a push (proves dialogs → outbox →
+ * JetStream → notifier → gateway works end to end), then a closed-loop burst warms every process's JIT.
+ */
+import type { BenchContext } from './context.js';
+import { closedLoop, forEachLimited } from './pacing.js';
+import type { Pair } from './pairs.js';
+
+const FIRST_PUSH_TIMEOUT_MS = 30_000;
+
+export async function warmUp(ctx: BenchContext, pairs: Pair[], creates: number): Promise<void> {
+  await forEachLimited(pairs, pairs.length, async (p, i) => {
+    const body = `warm-up ${i}`;
+    const pushed = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no push reached user ${p.receiverId} within ${FIRST_PUSH_TIMEOUT_MS} ms`)),
+        FIRST_PUSH_TIMEOUT_MS,
+      );
+      p.receiver.onPush((frame) => {
+        if (frame.event === 'dialogs.messages.create' && frame.data?.markdown_body === body) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const { frame } = await p.sender.request('dialogs.messages.create', { dialog_id: p.dialogId, body });
+    if (frame.exception) throw new Error(`warm-up create failed: ${JSON.stringify(frame.error)}`);
+    await pushed;
+    p.receiver.onPush(() => undefined);
+  });
+  let failed = 0;
+  await closedLoop(pairs.length, 20_000, creates, async (w) => {
+    const p = pairs[w]!;
+    const { frame } = await p.sender.request('dialogs.messages.create', {
+      dialog_id: p.dialogId,
+      body: 'warm',
+    });
+    if (frame.exception) failed++;
+  });
+  ctx.log(`  warm-up: every pair got its push; ${creates} creates, ${failed} failed`);
+}
