@@ -15,7 +15,7 @@ const specs = {
   notifier: notifierConfigSpec,
   mailer: mailerConfigSpec,
 };
-const regenerate = 'run `npm run build && node scripts/gen-config-docs.mjs`';
+const regenerate = 'run `npm run docs:config`';
 
 test('README.md configuration table matches the declarations', () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');

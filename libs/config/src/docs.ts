@@ -7,7 +7,7 @@ import type { ConfigSpec } from './define.js';
 type Specs = Record<string, ConfigSpec>;
 
 function merged(specs: Specs) {
-  const vars = new Map<string, { doc: string; default: string; services: string[]; secret: boolean }>();
+  const vars = new Map<string, { doc: string; default: string; services: string[] }>();
   for (const [service, spec] of Object.entries(specs)) {
     for (const [name, v] of Object.entries(spec)) {
       const row = vars.get(name);
@@ -21,7 +21,7 @@ function merged(specs: Specs) {
               : v.default === '-'
                 ? '(unset)'
                 : '(required)';
-        vars.set(name, { doc: v.doc, default: def, services: [service], secret: Boolean(v.secret) });
+        vars.set(name, { doc: v.doc, default: def, services: [service] });
       }
     }
   }
@@ -31,9 +31,8 @@ function merged(specs: Specs) {
 export function renderConfigTable(specs: Specs): string {
   const lines = ['| variable | services | meaning | default |', '|---|---|---|---|'];
   for (const [name, v] of merged(specs)) {
-    const def = v.secret && !v.default.startsWith('(') ? '(secret)' : v.default;
     lines.push(
-      `| \`${name}\` | ${v.services.join(', ')} | ${v.doc.replace(/\|/g, '\\|')} | ${def.replace(/\|/g, '\\|')} |`,
+      `| \`${name}\` | ${v.services.join(', ')} | ${v.doc.replace(/\|/g, '\\|')} | ${v.default.replace(/\|/g, '\\|')} |`,
     );
   }
   return lines.join('\n');
@@ -45,7 +44,8 @@ export function renderEnvExample(specs: Specs): string {
   ];
   for (const [name, v] of merged(specs)) {
     out.push(`# ${v.doc} [${v.services.join(', ')}]`);
-    const value = v.default.startsWith('(') ? '' : v.secret ? '' : v.default;
+    // a default written in the code is no secret; a secret without one is left for the operator to fill
+    const value = v.default.startsWith('(') ? '' : v.default;
     out.push(`${name}=${value}`);
   }
   return `${out.join('\n')}\n`;
@@ -54,7 +54,7 @@ export function renderEnvExample(specs: Specs): string {
 /** Replace the text between `<!-- config:start -->` and `<!-- config:end -->`. */
 export function spliceConfigTable(readme: string, table: string): string {
   return readme.replace(
-    /(<!-- config:start -->\n)[\s\S]*?(\n<!-- config:end -->)/,
-    (_m, a: string, b: string) => `${a}${table}${b}`,
+    /<!-- config:start -->[\s\S]*?<!-- config:end -->/,
+    () => `<!-- config:start -->\n${table}\n<!-- config:end -->`,
   );
 }

@@ -47,7 +47,8 @@ describe('unsubscribe tokens', () => {
     ]) {
       expect(verifyUnsubscribeToken(SECRET, 7, bad)).toBe(false);
     }
-    for (const id of [0, -7, 1.5, Number.NaN, 2 ** 53]) expect(verifyUnsubscribeToken(SECRET, id, token)).toBe(false);
+    for (const id of [0, -7, 1.5, Number.NaN, 2 ** 53])
+      expect(verifyUnsubscribeToken(SECRET, id, token)).toBe(false);
     expect(() => signUnsubscribeToken(SECRET, 0)).toThrow(RangeError);
   });
 

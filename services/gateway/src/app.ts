@@ -23,6 +23,7 @@ import { filesRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
 import { mediaRoutes } from './http/media.js';
 import { createRouter } from './http/router.js';
+import { unsubscribeRoutes } from './http/unsubscribe.js';
 import { createMetrics } from './metrics.js';
 import { createHub } from './ws/hub.js';
 import { createGatewayPresence } from './ws/presence.js';
@@ -104,6 +105,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...mediaRoutes({ rpc, files }),
       ...apiRoutes({ rpc, authenticate, maxJsonBytes }),
       ...adminRoutes({ rpc, adminToken: config.ADMIN_TOKEN, maxJsonBytes }),
+      ...unsubscribeRoutes({ rpc, secret: config.JWT_SECRET, locale }),
     ],
   });
   const server = createServer(router);

@@ -15,11 +15,11 @@ import {
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { type DomainEvent, type MessageCreatedEvent, subjects } from '@parley/protocol';
+import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
 import { composeMail, eligibleRecipients, toMailItem } from './compose.js';
 import type { MailerConfig } from './config.js';
 import { createDeliveries, type Deliveries } from './deliveries.js';
 import { createMailerMetrics, type MailerMetrics } from './metrics.js';
-import { type MetricsEndpoint, serveMetrics } from './metrics-http.js';
 import type { MailValue } from './records.js';
 import { createMailTransport, type MailTransport } from './transport.js';
 

@@ -1,5 +1,11 @@
 /** From domain data to the e-mail: recipients, items, headers (PROTOCOL.md §6). */
-import type { MessageCreatedEvent, MessageDto, Recipient } from '@parley/protocol';
+import {
+  type MessageCreatedEvent,
+  type MessageDto,
+  type Recipient,
+  signUnsubscribeToken,
+  unsubscribePath,
+} from '@parley/protocol';
 import type { MailerConfig } from './config.js';
 import type { MailRecipient } from './records.js';
 import { type MailItem, render } from './templates/index.js';
@@ -37,9 +43,15 @@ export function messageIdDomain(config: MailerConfig): string {
   return m?.[1] ?? new URL(config.APP_URL).hostname;
 }
 
+/**
+ * The recipient's one-click link on the gateway (RFC 8058, signed with JWT_SECRET), or the
+ * MAIL_UNSUBSCRIBE_URL override with `{user_id}` replaced.
+ */
 export function unsubscribeUrl(config: MailerConfig, userId: number): string {
-  const tpl = config.MAIL_UNSUBSCRIBE_URL ?? `${config.APP_URL}/settings/notifications`;
-  return tpl.replace(/\{user_id\}|%7Buser_id%7D/gi, String(userId));
+  if (config.MAIL_UNSUBSCRIBE_URL) {
+    return config.MAIL_UNSUBSCRIBE_URL.replace(/\{user_id\}|%7Buser_id%7D/gi, String(userId));
+  }
+  return `${config.PUBLIC_URL}${unsubscribePath(userId, signUnsubscribeToken(config.JWT_SECRET, userId))}`;
 }
 
 /** Stable per (leading message, recipient): a resend would carry the same Message-ID. */

@@ -30,7 +30,7 @@ export const mailerConfigSpec = {
     parse: parsers.int(0, 86_400),
   },
   MAIL_UNSUBSCRIBE_URL: {
-    doc: 'override of the List-Unsubscribe target; {user_id} is replaced; unset: the signed one-click link PUBLIC_URL/api/unsubscribe/<user_id>/<token>',
+    doc: "override of the List-Unsubscribe target ({user_id} is replaced); unset: the gateway's signed one-click link under PUBLIC_URL/api/unsubscribe/",
     default: '-',
     parse: parsers.optional(parsers.url('http', 'https')),
   },

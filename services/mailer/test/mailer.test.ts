@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { connectBus, type NatsConnection, openJsonKv, publishEvent } from '@parley/bus';
-import { subjects } from '@parley/protocol';
+import { subjects, verifyUnsubscribeToken } from '@parley/protocol';
 import { natsUrl, randomPrefix, type SmtpSink, startSmtpSink, waitFor } from '@parley/testing';
 import { created, drained, dropAll, logger, mailers, message, recipient, seen } from './helpers.js';
+
+const UNSUBSCRIBE_SECRET = 'mailer-test-secret-0123456789abcdef';
 
 let nc: NatsConnection;
 let sink: SmtpSink;
@@ -44,6 +46,8 @@ describe('mailer', () => {
     await m.start({
       SMTP_URL: sink.url,
       APP_URL: 'https://learn.example.test',
+      PUBLIC_URL: 'https://api.example.test/',
+      JWT_SECRET: UNSUBSCRIBE_SECRET,
       MAIL_FROM: 'Parley <noreply@parley.test>',
     });
     const msg = message(501, 7, 1, '<p>Hello <strong>there</strong></p>');
@@ -70,9 +74,19 @@ describe('mailer', () => {
     expect(mail?.parsed.text).toContain('https://learn.example.test/dialogs/7');
     expect(mail?.parsed.messageId).toBe('<parley.m501.u2@parley.test>');
     expect(mail?.raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
-    expect(mail?.raw).toMatch(
-      /^List-Unsubscribe: <https:\/\/learn\.example\.test\/settings\/notifications>\r?$/m,
-    );
+    // the one-click link on the gateway, signed for this recipient; also in both footers
+    // (a long header is folded: unfold it as RFC 5322 says)
+    const headers = (mail?.raw ?? '').replace(/\r?\n(?=[ \t])/g, '');
+    const link =
+      /^List-Unsubscribe: *<(https:\/\/api\.example\.test\/api\/unsubscribe\/2\/([A-Za-z0-9_-]+))>\r?$/m.exec(
+        headers,
+      );
+    expect(link).not.toBeNull();
+    const [, url, token] = link as RegExpExecArray;
+    expect(verifyUnsubscribeToken(UNSUBSCRIBE_SECRET, 2, token as string)).toBe(true);
+    expect(verifyUnsubscribeToken(UNSUBSCRIBE_SECRET, 1, token as string)).toBe(false);
+    expect(mail?.parsed.html).toContain(`href="${url}"`);
+    expect(mail?.parsed.text).toContain(url);
   });
 
   test('a hostile message body never brings a script into the HTML', async () => {
@@ -157,7 +171,11 @@ describe('mailer', () => {
     const { s, m } = setup();
     const dir = mkdtempSync(join(tmpdir(), 'parley-outbox-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    await m.start({ MAIL_OUTBOX_DIR: dir, MESSAGES_LOCALE: 'en' });
+    await m.start({
+      MAIL_OUTBOX_DIR: dir,
+      MESSAGES_LOCALE: 'en',
+      MAIL_UNSUBSCRIBE_URL: 'https://learn.example.test/unsubscribe?u={user_id}',
+    });
     await publishEvent(nc, s, created(message(901, 30, 1), [recipient(2)]));
     const files = await waitFor(() => {
       const f = readdirSync(dir).filter((n) => n.endsWith('.eml'));
@@ -167,5 +185,7 @@ describe('mailer', () => {
     const eml = readFileSync(join(dir, files[0] as string), 'utf8');
     expect(eml).toContain('Subject: New message from First1 Last1');
     expect(eml).toContain('To: First2 Last2 <u2@example.test>');
+    // MAIL_UNSUBSCRIBE_URL overrides the signed gateway link
+    expect(eml).toMatch(/^List-Unsubscribe: <https:\/\/learn\.example\.test\/unsubscribe\?u=2>\r?$/m);
   });
 });

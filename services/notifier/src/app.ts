@@ -17,11 +17,11 @@ import {
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { type DomainEvent, subjects } from '@parley/protocol';
+import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
 import { createUserPushes, type UserPushes } from './actors/user-pushes.js';
 import type { NotifierConfig } from './config.js';
 import { createdPushes, seenPushes } from './fanout.js';
 import { createNotifierMetrics, type NotifierMetrics } from './metrics.js';
-import { type MetricsEndpoint, serveMetrics } from './metrics-http.js';
 
 export interface NotifierDeps {
   config: NotifierConfig;

@@ -95,8 +95,8 @@ export function createRouter(deps: RouterDeps): (req: IncomingMessage, res: Serv
   };
 }
 
-/** Read a JSON object body of at most `maxBytes`; `payload_too_large` / `bad_request` otherwise. */
-export async function readJson(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+/** Read a body of at most `maxBytes`; `payload_too_large` otherwise. */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw new ParleyError('payload_too_large');
   const chunks: Buffer[] = [];
@@ -106,10 +106,16 @@ export async function readJson(req: IncomingMessage, maxBytes: number): Promise<
     if (size > maxBytes) throw new ParleyError('payload_too_large');
     chunks.push(chunk);
   }
-  if (size === 0) return {};
+  return Buffer.concat(chunks);
+}
+
+/** Read a JSON object body of at most `maxBytes`; `payload_too_large` / `bad_request` otherwise. */
+export async function readJson(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, maxBytes);
+  if (raw.length === 0) return {};
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    value = JSON.parse(raw.toString('utf8'));
   } catch {
     throw new ParleyError('bad_request', { message: 'body is not valid JSON' });
   }

@@ -1,4 +1,8 @@
-/** A tiny HTTP endpoint for Prometheus: GET /metrics on METRICS_PORT (0 = off). */
+/**
+ * A small HTTP endpoint for services without an HTTP server of their own
+ * (notifier, mailer): `GET /metrics` (Prometheus text from the service's own
+ * registry) and `GET /healthz` (the process answers). Off when the port is 0.
+ */
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '@parley/logger';
 import type { Registry } from 'prom-client';
@@ -15,7 +19,12 @@ export async function serveMetrics(
 ): Promise<MetricsEndpoint | null> {
   if (!port) return null;
   const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
