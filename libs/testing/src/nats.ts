@@ -70,6 +70,9 @@ export async function startNatsServer(): Promise<PrivateNats> {
     proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
       stdio: 'ignore',
     });
+    // a test process that exits without reaching its cleanup must not leave the server behind
+    const child = proc;
+    process.once('exit', () => child.kill('SIGKILL'));
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (await canConnect(port)) return;

@@ -1,0 +1,215 @@
+/**
+ * The whole system for end-to-end tests on a private nats-server (outage and
+ * restart tests must not disturb the shared one): dialogs on a fresh database,
+ * a gateway with real sockets, and notifiers/mailers started and stopped by the
+ * test (in-process, or as child processes of the built service to be SIGKILLed).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { connectBus, type NatsConnection } from '@parley/bus';
+import { parseConfig } from '@parley/config';
+import { silentLogger } from '@parley/logger';
+import { subjects as makeSubjects, type ServiceName, type Subjects } from '@parley/protocol';
+import {
+  connectWs,
+  type Frame,
+  type PrivateNats,
+  randomPrefix,
+  type SmtpSink,
+  startNatsServer,
+  startSmtpSink,
+  type TestSocket,
+  waitFor,
+} from '@parley/testing';
+import { type StartedDialogs, startDialogs } from '../services/dialogs/test/harness.js';
+import { mintToken, type StartedGateway, startGateway } from '../services/gateway/test/helpers.js';
+import { createMailerService, type MailerService } from '../services/mailer/src/app.js';
+import { mailerConfigSpec } from '../services/mailer/src/config.js';
+import { createNotifierService, type NotifierService } from '../services/notifier/src/app.js';
+import { notifierConfigSpec } from '../services/notifier/src/config.js';
+
+export const root = join(import.meta.dirname, '..');
+const logger = silentLogger();
+
+export interface NotifierProcess {
+  child: ChildProcess;
+  /** stdout so far (pino JSON lines) */
+  output(): string;
+  /** the log records so far */
+  logs(): Array<Record<string, unknown>>;
+  exited: Promise<unknown>;
+}
+
+export interface System {
+  nats: PrivateNats;
+  prefix: string;
+  subjects: Subjects;
+  dialogs: StartedDialogs;
+  gateway: StartedGateway;
+  /** the test's own connection (consumer state, KV) */
+  nc: NatsConnection;
+  /** a socket of `userId`, closed by stop() */
+  socket(userId: number): Promise<TestSocket>;
+  /** an in-process notifier on its own connection; stop() stops it unless the test did */
+  startNotifier(env?: Record<string, string>): Promise<NotifierService>;
+  /** the built notifier (`services/notifier/dist/main.js`) as a child process; stop() SIGKILLs it */
+  spawnNotifier(env?: Record<string, string>): NotifierProcess;
+  /** an in-process mailer sending to an SMTP sink; stop() stops both */
+  startMailer(): Promise<{ mailer: MailerService; sink: SmtpSink }>;
+  /** wait until `service`'s durable consumer has nothing pending and nothing unacked */
+  drained(service: ServiceName, timeoutMs?: number): Promise<void>;
+  /** everything, in reverse order; every step runs (bounded in time) even when one fails or hangs */
+  stop(): Promise<void>;
+}
+
+export async function startSystem(opts: { gatewayEnv?: Record<string, string> } = {}): Promise<System> {
+  const cleanup: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  const onStop = (name: string, run: () => Promise<unknown>) => cleanup.push({ name, run });
+  let natsDown = false;
+  let server: PrivateNats | undefined;
+  const stop = async () => {
+    const errors: string[] = [];
+    // a test that failed during an outage: services shut down gracefully only against a live server
+    if (server && natsDown)
+      await bounded('nats restart', server.restart).catch((err: Error) => errors.push(err.message));
+    for (const step of cleanup.splice(0).reverse()) {
+      await bounded(step.name, step.run).catch((err: Error) => errors.push(`${step.name}: ${err.message}`));
+    }
+    if (errors.length) throw new Error(`cleanup failed: ${errors.join('; ')}`);
+  };
+  try {
+    const raw = await startNatsServer();
+    server = raw;
+    onStop('nats-server', () => raw.stop());
+    const nats: PrivateNats = {
+      ...raw,
+      async kill() {
+        natsDown = true;
+        await raw.kill();
+      },
+      async restart() {
+        await raw.restart();
+        natsDown = false;
+      },
+    };
+    const prefix = randomPrefix();
+    const s = makeSubjects(prefix);
+    const nc = await connectBus({ servers: [nats.url], name: 'e2e-observer', logger });
+    onStop('observer connection', () => nc.close());
+    const dialogs = await startDialogs({ prefix, config: { NATS_URL: [nats.url], OUTBOX_POLL_MS: 200 } });
+    onStop('dialogs', () => dialogs.stop());
+    const gateway = await startGateway(prefix, { NATS_URL: nats.url, ...opts.gatewayEnv });
+    onStop('gateway', () => gateway.stop());
+
+    const serviceEnv = { NATS_URL: nats.url, SUBJECT_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    const system: System = {
+      nats,
+      prefix,
+      subjects: s,
+      dialogs,
+      gateway,
+      nc,
+      async socket(userId) {
+        const sock = await connectWs(gateway.url, { token: await mintToken(userId) });
+        onStop(`socket of user ${userId}`, () => sock.close());
+        return sock;
+      },
+      async startNotifier(env = {}) {
+        const c = await connectBus({ servers: [nats.url], name: 'e2e-notifier', logger });
+        const { config } = parseConfig(notifierConfigSpec, { ...serviceEnv, ...env });
+        const app = createNotifierService({ config, nc: c, logger });
+        onStop('notifier', async () => {
+          await app.stop();
+          await c.close();
+        });
+        await app.start();
+        return app;
+      },
+      spawnNotifier(env = {}) {
+        const child = spawn(process.execPath, [join(root, 'services/notifier/dist/main.js')], {
+          cwd: root,
+          env: { PATH: process.env.PATH, ...serviceEnv, LOG_LEVEL: 'info', ...env },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        onStop(`notifier process ${child.pid}`, async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          await exited;
+        });
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        const logs = () =>
+          out
+            .split('\n')
+            .filter((line) => line.startsWith('{'))
+            .map((line) => JSON.parse(line) as Record<string, unknown>);
+        return { child, output: () => out, logs, exited };
+      },
+      async startMailer() {
+        const sink = await startSmtpSink();
+        onStop('smtp sink', () => sink.stop());
+        const c = await connectBus({ servers: [nats.url], name: 'e2e-mailer', logger });
+        const { config } = parseConfig(mailerConfigSpec, {
+          ...serviceEnv,
+          SMTP_URL: sink.url,
+          APP_URL: 'https://app.example.test',
+        });
+        const mailer = createMailerService({ config, nc: c, logger });
+        onStop('mailer', async () => {
+          await mailer.stop();
+          await c.close();
+        });
+        await mailer.start();
+        return { mailer, sink };
+      },
+      async drained(service, timeoutMs = 20_000) {
+        await waitFor(
+          async () => {
+            const jsm = await nc.jetstreamManager();
+            const info = await jsm.consumers.info(s.eventStream, s.durable(service));
+            return info.num_pending === 0 && info.num_ack_pending === 0;
+          },
+          { timeoutMs, intervalMs: 100, what: `the ${service} consumer to drain` },
+        );
+      },
+      stop,
+    };
+    return system;
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** a cleanup step that hangs becomes an error naming it, and the steps after it still run */
+const STEP_TIMEOUT_MS = 8_000;
+
+function bounded(name: string, step: () => Promise<unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not finish in ${STEP_TIMEOUT_MS} ms`)),
+      STEP_TIMEOUT_MS,
+    );
+    step()
+      .then(resolve, reject)
+      .finally(() => clearTimeout(timer));
+  });
+}
+
+/** `tsc -b services/notifier` so its `dist/main.js` runs as a child process. */
+export function buildNotifier(): void {
+  const build = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'services/notifier'],
+    { cwd: root, encoding: 'utf8' },
+  );
+  if (build.status !== 0) throw new Error(`tsc -b services/notifier failed:\n${build.stdout}${build.stderr}`);
+}
+
+/** The push frame of message `id` (not a direct answer). */
+export const pushOf =
+  (id: number) =>
+  (f: Frame): boolean =>
+    f.event === 'dialogs.messages.create' && f.data?.id === id && f.request_id === undefined;
