@@ -1,3 +1,4 @@
+export * from './fixtures.js';
 export * from './mysql.js';
 export * from './nats.js';
 export * from './servers.js';

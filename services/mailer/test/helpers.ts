@@ -1,5 +1,4 @@
 /** Shared pieces of the mailer suites: events as dialogs writes them, a mailer per test, quiescence. */
-import { randomUUID } from 'node:crypto';
 import { connectBus, type NatsConnection } from '@parley/bus';
 import { parseConfig } from '@parley/config';
 import { silentLogger } from '@parley/logger';
@@ -9,88 +8,21 @@ import type {
   MessageSeenEvent,
   Recipient,
   Subjects,
-  UserDto,
 } from '@parley/protocol';
-import { natsUrl, waitFor } from '@parley/testing';
+import { createdEvent, natsUrl, seenEvent, waitFor } from '@parley/testing';
 import { createMailerService, type MailerService } from '../src/app.js';
 import { mailerConfigSpec } from '../src/config.js';
 
 export const logger = silentLogger();
 
-export function user(id: number): UserDto {
-  return {
-    id,
-    email: `u${id}@example.test`,
-    first_name: `First${id}`,
-    last_name: `Last${id}`,
-    github_url: null,
-    avatar: null,
-    thumbnail_avatar: null,
-    email_notifications: true,
-    email_confirmed: true,
-    is_support: false,
-    status_online: false,
-  };
-}
-
-export function recipient(id: number, over: Partial<Recipient> = {}): Recipient {
-  return {
-    user_id: id,
-    email: `u${id}@example.test`,
-    first_name: `First${id}`,
-    last_name: `Last${id}`,
-    email_notifications: true,
-    is_active: true,
-    role: 'student',
-    ...over,
-  };
-}
-
-export function message(
-  id: number,
-  dialog: number,
-  author: number,
-  body = `<p>message ${id}</p>`,
-): MessageDto {
-  return {
-    id,
-    dialog,
-    user: user(author),
-    body,
-    markdown_body: `message ${id}`,
-    file: null,
-    lesson: null,
-    reply: null,
-    date_created: new Date().toISOString(),
-    date_read: null,
-  };
-}
+export { message, recipient, user } from '@parley/testing';
 
 export function created(msg: MessageDto, recipients: Recipient[]): MessageCreatedEvent {
-  return {
-    id: randomUUID(),
-    type: 'message.created',
-    occurred_at: new Date().toISOString(),
-    origin: { user_id: msg.user.id, conn_id: null },
-    dialog_id: msg.dialog,
-    with_role: null,
-    message: msg,
-    members: [],
-    recipients,
-  };
+  return createdEvent(msg, { recipients });
 }
 
 export function seen(msg: MessageDto, reader: number): MessageSeenEvent {
-  return {
-    id: randomUUID(),
-    type: 'message.seen',
-    occurred_at: new Date().toISOString(),
-    origin: { user_id: reader, conn_id: null },
-    dialog_id: msg.dialog,
-    message: { ...msg, date_read: new Date().toISOString() },
-    seen_ids: [msg.id],
-    members: [],
-  };
+  return seenEvent(msg, reader);
 }
 
 export interface Mailers {
