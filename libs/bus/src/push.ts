@@ -1,10 +1,20 @@
 /** Pushes to every socket of a user: plain core NATS on the user's subject, no queue group. */
-import type { PushMessage, Subjects } from '@parley/protocol';
+import { type PushMessage, pushMessageSchema, type Subjects } from '@parley/protocol';
 import type { NatsConnection, Subscription } from 'nats';
 import { decode, encode } from './codec.js';
 
 export function publishPush(nc: NatsConnection, s: Subjects, userId: number, msg: PushMessage): void {
   nc.publish(s.push(userId), encode(msg));
+}
+
+/** Decode and validate one push; null when it is not a well-formed PushMessage (the caller drops it). */
+export function decodePush(data: Uint8Array): PushMessage | null {
+  try {
+    const parsed = pushMessageSchema.safeParse(decode(data));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -22,7 +32,8 @@ export function subscribePushes(
     callback: (err, m) => {
       if (err) return;
       const id = Number(m.subject.slice(m.subject.lastIndexOf('.') + 1));
-      onPush(id, decode<PushMessage>(m.data));
+      const msg = decodePush(m.data);
+      if (msg) onPush(id, msg);
     },
   });
 }

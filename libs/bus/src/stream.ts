@@ -5,7 +5,13 @@
  * and a dead-letter subject for poison events.
  */
 import type { Logger } from '@parley/logger';
-import type { DomainEvent, DomainEventType, ServiceName, Subjects } from '@parley/protocol';
+import {
+  type DomainEvent,
+  type DomainEventType,
+  domainEventSchema,
+  type ServiceName,
+  type Subjects,
+} from '@parley/protocol';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -175,17 +181,24 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
   const concurrency = opts.concurrency ?? 1;
 
   const process = async (m: JsMsg): Promise<void> => {
-    let event: DomainEvent;
+    let raw: { type?: unknown };
     try {
-      event = decode<DomainEvent>(m.data);
+      raw = decode<{ type?: unknown }>(m.data);
     } catch {
       await deadLetter(m, 'undecodable');
       return;
     }
-    if (!opts.types.includes(event.type)) {
+    // event types this service does not handle (or does not know yet) are not its business
+    if (!opts.types.includes(raw?.type as DomainEventType)) {
       m.ack();
       return;
     }
+    const parsed = domainEventSchema.safeParse(raw);
+    if (!parsed.success) {
+      await deadLetter(m, 'invalid');
+      return;
+    }
+    const event: DomainEvent = parsed.data;
     const meta: EventMeta = {
       deliveryCount: m.info.deliveryCount,
       streamSeq: m.info.streamSequence,
@@ -217,15 +230,10 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
     const h = natsHeaders();
     h.set('Parley-Dead-Reason', reason);
     h.set('Parley-Stream-Seq', String(m.info.streamSequence));
-    try {
-      await js.publish(opts.subjects.deadLetter(opts.service), m.data, { headers: h }).catch(() => {
-        // no stream captures the DLQ subject: a core publish still reaches listeners, and the log keeps it
-        opts.nc.publish(opts.subjects.deadLetter(opts.service), m.data, { headers: h });
-      });
-    } finally {
-      log.error({ reason, stream_seq: m.info.streamSequence }, 'event dead-lettered');
-      m.term();
-    }
+    // a core publish: listeners get it, and an operator's stream on the subject keeps it; the log always does
+    opts.nc.publish(opts.subjects.deadLetter(opts.service), m.data, { headers: h });
+    log.error({ reason, stream_seq: m.info.streamSequence }, 'event dead-lettered');
+    m.term();
   };
 
   const done = (async () => {

@@ -1,5 +1,4 @@
 /** JetStream on the real NATS: dedupe by event id, durable consumers shared by instances, redelivery, dead letters. */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   connectBus,
@@ -12,7 +11,7 @@ import {
 } from '@parley/bus';
 import { silentLogger } from '@parley/logger';
 import { type DomainEvent, type MessageSeenEvent, subjects } from '@parley/protocol';
-import { natsUrl, randomPrefix, sleep, waitFor } from '@parley/testing';
+import { seenEvent as fixtureSeen, message, natsUrl, randomPrefix, sleep, waitFor } from '@parley/testing';
 
 const logger = silentLogger();
 const conns: NatsConnection[] = [];
@@ -24,17 +23,9 @@ async function conn(): Promise<NatsConnection> {
   return nc;
 }
 
+/** a valid `message.seen` event whose dialog id tells the tests' events apart */
 function seenEvent(n: number): MessageSeenEvent {
-  return {
-    id: randomUUID(),
-    type: 'message.seen',
-    occurred_at: new Date().toISOString(),
-    origin: { user_id: 1, conn_id: null },
-    dialog_id: n,
-    message: {} as MessageSeenEvent['message'],
-    seen_ids: [n],
-    members: [],
-  };
+  return { ...fixtureSeen(message(n, n, 1), 2), dialog_id: n };
 }
 
 let nc: NatsConnection;
@@ -128,6 +119,53 @@ describe('event stream', () => {
     );
     await waitFor(() => got.length === 1, { timeoutMs: 10_000, what: 'redelivery' });
     expect(got[0]).toEqual({ id: 5, delivery: 2 });
+    await dropStream(s);
+  });
+
+  test('a malformed event is dead-lettered without reaching the handler; an unknown type is skipped', async () => {
+    const s = subjects(randomPrefix());
+    await ensureEventStream(nc, s);
+    const dead: { reason: string | undefined; body: unknown }[] = [];
+    const sub = nc.subscribe(s.deadLetter('mailer'));
+    void (async () => {
+      for await (const m of sub)
+        dead.push({ reason: m.headers?.get('Parley-Dead-Reason'), body: decode(m.data) });
+    })();
+    const handled: number[] = [];
+    consumers.push(
+      await consumeEvents({
+        nc: await conn(),
+        subjects: s,
+        service: 'mailer',
+        logger,
+        types: ['message.seen'],
+        handle: async (e) => {
+          handled.push((e as MessageSeenEvent).dialog_id);
+        },
+      }),
+    );
+    const js = nc.jetstream();
+    const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    await js.publish(s.event('message.seen'), bytes({ ...seenEvent(1), seen_ids: 'all' }), {
+      msgID: 'bad-1',
+    });
+    await js.publish(
+      `${s.eventWildcard.slice(0, -1)}dialog.archived`,
+      bytes({ id: 'x', type: 'dialog.archived' }),
+    );
+    await publishEvent(nc, s, seenEvent(2));
+    await waitFor(() => handled.length === 1 && dead.length === 1, {
+      what: 'one handled, one dead',
+    }).catch((e) => {
+      throw new Error(`${e.message} handled=${JSON.stringify(handled)} dead=${JSON.stringify(dead)}`);
+    });
+    expect(handled).toEqual([2]);
+    expect(dead[0]?.reason).toBe('invalid');
+    const info = await (await nc.jetstreamManager()).consumers.info(s.eventStream, s.durable('mailer'));
+    expect(info.num_ack_pending + info.num_pending).toBe(0);
+    await sleep(200); // nothing more arrives: the malformed event is dead-lettered once
+    expect(dead).toHaveLength(1);
+    sub.unsubscribe();
     await dropStream(s);
   });
 

@@ -5,6 +5,7 @@ export * from './dto.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './internal-schemas.js';
 export * from './rpc.js';
 export * from './schemas.js';
 export * from './subjects.js';
