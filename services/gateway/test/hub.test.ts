@@ -140,6 +140,13 @@ describe('the skip_origin rule', () => {
       origin_conn: connected.conn_id,
       skip_origin: [0, 2],
     });
+    // a malformed push (a payload no schema allows) is dropped; the socket and later pushes are unaffected
+    gwA.nc.publish(
+      subjects(backend.prefix).push(303),
+      new TextEncoder().encode(
+        JSON.stringify({ items: [{ event: 'notifications.dialogs.count', data: '<b>' }] }),
+      ),
+    );
     publishPush(gwA.nc, subjects(backend.prefix), 303, {
       items: [{ event: 'notifications.dialogs.count', data: 9 }],
     });

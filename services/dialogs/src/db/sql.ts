@@ -42,6 +42,27 @@ export function isDuplicateKey(err: unknown): boolean {
   return driverErrno(err) === 1062;
 }
 
+/**
+ * Pool connections whose session isolation level is already READ COMMITTED:
+ * their transactions then start with one statement instead of two (mysql2
+ * keeps session state across pool checkouts; a reconnect is a new object).
+ */
+const readCommittedSessions = new WeakSet<object>();
+
+/** Start a READ COMMITTED transaction on `qr` (connected). */
+export async function startReadCommitted(qr: QueryRunner): Promise<void> {
+  const conn = (qr as { databaseConnection?: unknown }).databaseConnection;
+  if (typeof conn !== 'object' || conn === null) {
+    await qr.startTransaction('READ COMMITTED');
+    return;
+  }
+  if (!readCommittedSessions.has(conn)) {
+    await qr.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+    readCommittedSessions.add(conn);
+  }
+  await qr.startTransaction();
+}
+
 /** Run `fn` in one READ COMMITTED transaction; retried from the start on deadlock. */
 export async function inTransaction<T>(
   ds: DataSource,
@@ -52,7 +73,7 @@ export async function inTransaction<T>(
     const qr = ds.createQueryRunner();
     await qr.connect();
     try {
-      await qr.startTransaction('READ COMMITTED');
+      await startReadCommitted(qr);
       const result = await fn(sqlOf(qr));
       await qr.commitTransaction();
       return result;

@@ -13,3 +13,12 @@ export function normalizeBody(body: string | null, maxChars: number): string | n
 export function bodyRequired(): ParleyError {
   return new ParleyError('validation_error', { field: 'body', reason: 'required' });
 }
+
+/**
+ * `text` as a utf8mb4 column gives it back: a lone UTF-16 surrogate (not encodable) becomes U+FFFD,
+ * as the driver's UTF-8 encoding does on the way in. Lets a write answer with what it stored
+ * without reading it back.
+ */
+export function asStored(text: string): string {
+  return /\p{Surrogate}/u.test(text) ? Buffer.from(text, 'utf8').toString('utf8') : text;
+}

@@ -2,7 +2,7 @@
 import type { DialogRow } from '../db/entities/dialog.js';
 import type { DialogMemberRow } from '../db/entities/dialog-member.js';
 import type { UserRow } from '../db/entities/user.js';
-import { findDialog, findMember, findMembers, lockDialog } from '../db/repositories/dialogs.js';
+import { findDialog, findMember, lockDialogWithMembers } from '../db/repositories/dialogs.js';
 import { findUser } from '../db/repositories/users.js';
 import type { Sql } from '../db/sql.js';
 import { dialogNotFound, type View, viewOf } from '../domain/access.js';
@@ -25,18 +25,20 @@ export async function readAccess(sql: Sql, dialogId: number, userId: number): Pr
 
 export interface WriteAccess {
   dialog: DialogRow;
+  /** the caller's users row, read only in a support dialog (the one place where a role decides the view) */
   caller: UserRow | undefined;
   view: View;
   /** every member row, locked, in position order */
   members: DialogMemberRow[];
 }
 
-/** Lock the dialog row then its member rows (the one lock order of every write), and check access. */
+/** Lock the dialog row then its member rows (the one lock order of every write, one query), and check access. */
 export async function writeAccess(sql: Sql, dialogId: number, userId: number): Promise<WriteAccess> {
-  const dialog = await lockDialog(sql, dialogId);
-  if (!dialog) throw dialogNotFound();
-  const members = await findMembers(sql, dialogId, { lock: true });
-  const caller = await findUser(sql, userId);
+  const locked = await lockDialogWithMembers(sql, dialogId);
+  if (!locked) throw dialogNotFound();
+  const { dialog, members } = locked;
+  // outside support dialogs the view depends on membership alone (domain/access.ts)
+  const caller = dialog.with_role === 'support' ? await findUser(sql, userId) : undefined;
   const view = viewOf(
     dialog,
     caller,

@@ -9,16 +9,17 @@
 import { randomUUID } from 'node:crypto';
 import { type Caller, type MessageCreatedEvent, type MessageDto, ParleyError } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
+import type { MessageRow } from '../db/entities/message.js';
 import { recordMessage } from '../db/repositories/dialogs.js';
 import { findFile } from '../db/repositories/files.js';
 import { findByClientId, findMessage, insertMessage } from '../db/repositories/messages.js';
 import { appendEvent } from '../db/repositories/outbox.js';
-import { bumpTeamUnreadDialogs, bumpUnreadDialogs, findUsers } from '../db/repositories/users.js';
+import { bumpTeamUnreadDialogs, bumpUnreadDialogs } from '../db/repositories/users.js';
 import { inTransaction, isDuplicateKey, type Sql } from '../db/sql.js';
-import { bodyRequired, normalizeBody } from '../domain/body.js';
-import { countsForTeam, rowCountsForUser, transitions } from '../domain/unread.js';
+import { asStored, bodyRequired, normalizeBody } from '../domain/body.js';
+import { countsForTeam, rowCountsForUser } from '../domain/unread.js';
 import { formatDate, nowUtc } from '../dto/dates.js';
-import { messageDto } from '../dto/messages.js';
+import { type KnownRows, messageDto } from '../dto/messages.js';
 import { renderMarkdown } from '../markdown.js';
 import { writeAccess } from './access.js';
 import { readAudience, recipientOf } from './member-states.js';
@@ -77,24 +78,28 @@ async function createInTx(
   }
 
   const body = normalizeBody(input.body, ctx.config.MAX_BODY_CHARS);
+  const known: Required<KnownRows> = { users: new Map(), files: new Map(), messages: new Map() };
   if (input.file_id !== null) {
     const file = await findFile(sql, input.file_id);
     if (!file) throw new ParleyError('not_found', { field: 'file_id' });
     if (file.owner_id !== authorId) throw new ParleyError('forbidden', { field: 'file_id' });
+    known.files.set(file.id, file);
   }
   if (input.reply_id !== null) {
     const replied = await findMessage(sql, input.reply_id);
     if (!replied || replied.dialog_id !== dialog.id) throw ParleyError.invalid('reply_id');
+    known.messages.set(replied.id, replied);
   }
   if (body === null && input.file_id === null) throw bodyRequired();
 
   const now = nowUtc();
-  const markdown = body ?? '';
+  const markdown = asStored(body ?? '');
+  const html = asStored(renderMarkdown(markdown));
   const id = await insertMessage(sql, {
     dialogId: dialog.id,
     userId: authorId,
     markdown,
-    html: renderMarkdown(markdown),
+    html,
     fileId: input.file_id,
     replyId: input.reply_id,
     lessonId: input.lesson_id,
@@ -105,13 +110,11 @@ async function createInTx(
   // counters: every member row but the author's +1; the team's +1 when the author is not support
   const teamDelta = countsForTeam(dialog.with_role, author?.role) ? 1 : 0;
   await recordMessage(sql, dialog.id, { id, author: authorId, now, teamDelta });
-  const before = new Map(members.map((m) => [m.user_id, m.unread_count]));
   const after = new Map(members.map((m) => [m.user_id, m.unread_count + (m.user_id === authorId ? 0 : 1)]));
-  const memberUsers = await findUsers(sql, after.keys());
-  const { up } = transitions(before, after, (u) =>
-    rowCountsForUser(dialog.with_role, memberUsers.get(u)?.role),
-  );
-  await bumpUnreadDialogs(sql, up, 1);
+  // rows that went from 0 to 1: their users' unread-dialogs counters move (in a support dialog,
+  // a support user's row does not count: the SQL leaves support users out)
+  const up = members.filter((m) => m.user_id !== authorId && m.unread_count === 0).map((m) => m.user_id);
+  await bumpUnreadDialogs(sql, up, 1, { exceptSupport: !rowCountsForUser(dialog.with_role, 'support') });
   if (teamDelta && dialog.team_unread === 0) await bumpTeamUnreadDialogs(sql, 1);
 
   const afterDialog = {
@@ -121,12 +124,29 @@ async function createInTx(
     last_message_id: id,
     message_count: dialog.message_count + 1,
   };
-  const audience = await readAudience(sql, afterDialog, after, {
-    member: (u) => u !== authorId,
-    team: teamDelta === 1,
-  });
-  const stored = await findMessage(sql, id);
-  const dto = await messageDto(sql, ctx, stored!);
+  // the counters after the change, and the author's profile for the DTO, in one read
+  const audience = await readAudience(
+    sql,
+    afterDialog,
+    after,
+    { member: (u) => u !== authorId, team: teamDelta === 1 },
+    [authorId],
+  );
+  // the row just inserted, as the database now holds it (no re-read)
+  const stored: MessageRow = {
+    id,
+    dialog_id: dialog.id,
+    user_id: authorId,
+    markdown_body: markdown,
+    body: html,
+    file_id: input.file_id,
+    reply_id: input.reply_id,
+    lesson_id: input.lesson_id,
+    client_id: input.client_id,
+    date_created: now,
+    date_read: null,
+  };
+  const dto = await messageDto(sql, ctx, stored, { ...known, users: audience.users });
   const event: MessageCreatedEvent = {
     id: randomUUID(),
     type: 'message.created',

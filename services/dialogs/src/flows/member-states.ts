@@ -1,17 +1,17 @@
 /**
  * The per-member counters a domain event carries, read inside the write
- * transaction right after the change: members (member view) and, in a support
- * dialog, every support user (team view).
+ * transaction right after the change (one query): members (member view) and,
+ * in a support dialog, every support user (team view).
  */
 import type { MemberState, Recipient } from '@parley/protocol';
 import type { DialogRow } from '../db/entities/dialog.js';
 import type { UserRow } from '../db/entities/user.js';
-import { findSupportUsers, findUsers, teamUnreadDialogs } from '../db/repositories/users.js';
+import { findAudienceUsers } from '../db/repositories/users.js';
 import type { Sql } from '../db/sql.js';
 
 export interface Audience {
   states: MemberState[];
-  /** users by id (members and, for support dialogs, the team) */
+  /** users by id (members, `also` and, for support dialogs, the team) */
   users: Map<number, UserRow>;
 }
 
@@ -19,18 +19,20 @@ export interface Audience {
  * @param dialog the dialog row after the change (team_unread current)
  * @param counters member id → the member row's unread counter after the change
  * @param changed whether a member's (member view) / the team's counters may have changed
+ * @param also more users to read in the same query (e.g. the author, for the message DTO)
  */
 export async function readAudience(
   sql: Sql,
   dialog: DialogRow,
   counters: Map<number, number>,
   changed: { member: (userId: number) => boolean; team: boolean },
+  also: number[] = [],
 ): Promise<Audience> {
-  const users = await findUsers(sql, counters.keys());
-  const team = dialog.with_role === 'support' ? await findSupportUsers(sql) : [];
-  for (const s of team) users.set(s.id, s);
-  const teamTotal =
-    users.size && [...users.values()].some((u) => u.role === 'support') ? await teamUnreadDialogs(sql) : 0;
+  const { users, team, teamTotal } = await findAudienceUsers(
+    sql,
+    [...counters.keys(), ...also],
+    dialog.with_role === 'support',
+  );
   const total = (u: UserRow) => u.unread_dialogs + (u.role === 'support' ? teamTotal : 0);
   const states: MemberState[] = [];
   for (const [userId, count] of counters) {

@@ -16,7 +16,7 @@ import { publishEvent } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import type { DomainEvent, Subjects } from '@parley/protocol';
 import type { DataSource } from 'typeorm';
-import { placeholders, sqlOf } from '../db/sql.js';
+import { placeholders, sqlOf, startReadCommitted } from '../db/sql.js';
 
 export interface OutboxRelayHooks {
   /** test seam: runs after the publish acks and before the delete (throw to simulate a crash there) */
@@ -74,7 +74,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     await qr.connect();
     const sql = sqlOf(qr);
     try {
-      await qr.startTransaction('READ COMMITTED');
+      await startReadCommitted(qr);
       const lease = await sql.one('SELECT id FROM outbox_lease WHERE id = 1 FOR UPDATE SKIP LOCKED');
       leaseBusy = !lease;
       if (!lease) {

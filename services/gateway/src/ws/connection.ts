@@ -26,6 +26,7 @@ import WebSocket, { type RawData } from 'ws';
 import { toErrorFrame } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { forward } from '../routes.js';
+import type { ExpiryScheduler } from './expiry.js';
 import type { HubSocket } from './hub.js';
 import { TokenBucket } from './rate-limit.js';
 
@@ -45,7 +46,10 @@ export interface ConnectionDeps {
   locale: Locale;
   limits: ConnectionLimits;
   metrics: GatewayMetrics;
+  /** the gateway's logger; the connection's child (`conn_id`, `user_id`) is made on first use */
   logger: Logger;
+  /** the gateway's shared token-expiry timer */
+  expiry: ExpiryScheduler;
 }
 
 export interface Connection extends HubSocket {
@@ -56,56 +60,107 @@ export interface Connection extends HubSocket {
   terminate(): void;
   /** stop reading, finish the frame in flight, answer queued frames `unavailable`, close 1001 */
   shutdown(): Promise<void>;
+  /** this connection's logger (made on first use: an idle socket never needs one) */
+  log(): Logger;
   closed: Promise<void>;
 }
 
-/** setTimeout cannot wait longer than this (longer delays fire at once) */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 export function createConnection(deps: ConnectionDeps): Connection {
-  const { ws, connId, userId, limits, metrics, locale } = deps;
-  const log = deps.logger;
-  const bucket = new TokenBucket(limits.ratePerSec, limits.burst);
-  const queue: string[] = [];
-  let strikes = 0;
-  let seq = 0;
-  let alive = true;
-  let draining = false;
-  let loop: Promise<void> | undefined;
-  let expiryTimer: NodeJS.Timeout | undefined;
+  return new SocketActor(deps);
+}
 
-  const sendFrame = (frame: ServerFrame) => {
+/**
+ * The actor's state lives in one object with its methods on the prototype: an idle socket costs
+ * its fields and three listeners, not a closure per operation.
+ */
+class SocketActor implements Connection {
+  readonly connId: string;
+  readonly userId: number;
+  readonly closed: Promise<void>;
+  private readonly deps: ConnectionDeps;
+  private readonly bucket: TokenBucket;
+  private child: Logger | undefined;
+  /** frames waiting for the loop (made on the first frame) */
+  private queue: string[] | undefined;
+  private strikes = 0;
+  private seq = 0;
+  private alive = true;
+  private draining = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(deps: ConnectionDeps) {
+    this.deps = deps;
+    this.connId = deps.connId;
+    this.userId = deps.userId;
+    this.bucket = new TokenBucket(deps.limits.ratePerSec, deps.limits.burst);
+    const { ws } = deps;
+    ws.on('message', (data: RawData) => this.onMessage(data));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    this.closed = new Promise<void>((resolve) => {
+      ws.once('close', () => {
+        deps.expiry.remove(deps.exp, this);
+        if (this.queue) this.queue.length = 0;
+        resolve();
+      });
+    });
+    deps.expiry.add(deps.exp, this);
+  }
+
+  log(): Logger {
+    this.child ??= this.deps.logger.child({ conn_id: this.connId, user_id: this.userId });
+    return this.child;
+  }
+
+  /** the token's `exp` passed (ExpiryScheduler) */
+  expire(): void {
+    this.close(CLOSE_CODES.TOKEN_EXPIRED, 'token expired');
+  }
+
+  sendFrame(frame: ServerFrame): void {
+    const { ws, limits } = this.deps;
     if (ws.readyState !== WebSocket.OPEN) return;
     if (ws.bufferedAmount > limits.maxBufferedBytes) {
-      log.warn({ buffered: ws.bufferedAmount }, 'slow reader: closing');
-      close(CLOSE_CODES.TRY_AGAIN_LATER, 'too slow');
+      this.log().warn({ buffered: ws.bufferedAmount }, 'slow reader: closing');
+      this.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too slow');
       return;
     }
     ws.send(JSON.stringify(frame));
-  };
+  }
 
-  const close = (code: CloseCode, reason: string) => {
+  close(code: CloseCode, reason: string): void {
+    const { ws } = this.deps;
     if (ws.readyState !== WebSocket.OPEN && ws.readyState !== WebSocket.CONNECTING) return;
-    metrics.closes.inc({ code: String(code) });
+    this.deps.metrics.closes.inc({ code: String(code) });
     ws.close(code, reason);
-  };
+  }
 
-  /** event name and request id of a frame we will not handle, for its error answer */
-  const peek = (text: string): { event: string; request_id?: RequestId } => {
-    try {
-      const f = parseClientFrame(text);
-      return f.request_id === undefined ? { event: f.event } : { event: f.event, request_id: f.request_id };
-    } catch (err) {
-      if (err instanceof FrameError) {
-        return err.request_id === undefined
-          ? { event: err.event }
-          : { event: err.event, request_id: err.request_id };
-      }
-      return { event: 'error' };
+  terminate(): void {
+    this.deps.ws.terminate();
+  }
+
+  heartbeat(): boolean {
+    const { ws } = this.deps;
+    if (!this.alive) {
+      this.log().info('missed a pong: dropping');
+      this.deps.metrics.closes.inc({ code: 'heartbeat' });
+      ws.terminate();
+      return false;
     }
-  };
+    this.alive = false;
+    if (ws.readyState === WebSocket.OPEN) ws.ping();
+    return true;
+  }
 
-  const handle = async (text: string) => {
+  async shutdown(): Promise<void> {
+    this.draining = true;
+    await this.loop;
+    this.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
+  }
+
+  private async handle(text: string): Promise<void> {
+    const { metrics, locale } = this.deps;
     const started = performance.now();
     let event = 'error';
     let requestId: RequestId | undefined;
@@ -114,11 +169,11 @@ export function createConnection(deps: ConnectionDeps): Connection {
       event = frame.event;
       requestId = frame.request_id;
       const params = validate(clientParams[frame.event], frame.params);
-      const reply = await forward(deps.rpc, frame.event, params, {
-        caller: { user_id: userId, conn_id: connId },
-        requestId: `${connId}.${++seq}`,
+      const reply = await forward(this.deps.rpc, frame.event, params, {
+        caller: { user_id: this.userId, conn_id: this.connId },
+        requestId: `${this.connId}.${++this.seq}`,
       });
-      sendFrame(answerFrame(frame.event, reply.data, { meta: reply.meta, request_id: requestId }));
+      this.sendFrame(answerFrame(frame.event, reply.data, { meta: reply.meta, request_id: requestId }));
       metrics.frames.inc({ event, outcome: 'ok' });
     } catch (err) {
       if (err instanceof FrameError) {
@@ -126,98 +181,68 @@ export function createConnection(deps: ConnectionDeps): Connection {
         requestId = err.request_id;
       }
       const perr = err instanceof FrameError ? err.error : err;
-      if (!(perr instanceof ParleyError)) log.error({ err, event }, 'frame failed');
-      sendFrame(toErrorFrame(event, perr, locale, requestId));
+      if (!(perr instanceof ParleyError)) this.log().error({ err, event }, 'frame failed');
+      this.sendFrame(toErrorFrame(event, perr, locale, requestId));
       metrics.frames.inc({ event: metricEvent(event), outcome: 'error' });
     } finally {
       if (isClientEvent(event))
         metrics.requestSeconds.observe({ event }, (performance.now() - started) / 1000);
     }
-  };
+  }
 
-  const run = async () => {
-    for (let text = queue.shift(); text !== undefined; text = queue.shift()) {
-      if (draining) {
+  private async run(): Promise<void> {
+    for (let text = this.queue?.shift(); text !== undefined; text = this.queue?.shift()) {
+      if (this.draining) {
         const { event, request_id } = peek(text);
-        sendFrame(toErrorFrame(event, new ParleyError('unavailable'), locale, request_id));
+        this.sendFrame(toErrorFrame(event, new ParleyError('unavailable'), this.deps.locale, request_id));
         continue;
       }
-      await handle(text);
+      await this.handle(text);
     }
-  };
+  }
 
-  const onMessage = (data: RawData) => {
-    if (draining) return;
+  private onMessage(data: RawData): void {
+    if (this.draining) return;
+    const { limits, metrics, locale } = this.deps;
     const text = Array.isArray(data)
       ? Buffer.concat(data).toString('utf8')
       : Buffer.from(data as Buffer).toString('utf8');
-    if (!bucket.take()) {
-      strikes++;
-      if (strikes > limits.burst) {
-        log.warn('kept flooding after rate_limited answers: closing');
-        close(CLOSE_CODES.POLICY_VIOLATION, 'rate limit');
+    if (!this.bucket.take()) {
+      this.strikes++;
+      if (this.strikes > limits.burst) {
+        this.log().warn('kept flooding after rate_limited answers: closing');
+        this.close(CLOSE_CODES.POLICY_VIOLATION, 'rate limit');
         return;
       }
       const { event, request_id } = peek(text);
-      sendFrame(toErrorFrame(event, new ParleyError('rate_limited'), locale, request_id));
+      this.sendFrame(toErrorFrame(event, new ParleyError('rate_limited'), locale, request_id));
       metrics.frames.inc({ event: metricEvent(event), outcome: 'rate_limited' });
       return;
     }
-    strikes = 0;
-    queue.push(text);
-    loop ??= run()
-      .catch((err: unknown) => log.error({ err }, 'connection loop failed'))
+    this.strikes = 0;
+    this.queue ??= [];
+    this.queue.push(text);
+    this.loop ??= this.run()
+      .catch((err: unknown) => this.log().error({ err }, 'connection loop failed'))
       .finally(() => {
-        loop = undefined;
+        this.loop = undefined;
       });
-  };
+  }
+}
 
-  const scheduleExpiry = () => {
-    const ms = deps.exp * 1000 - Date.now();
-    if (ms <= 0) {
-      close(CLOSE_CODES.TOKEN_EXPIRED, 'token expired');
-      return;
+/** event name and request id of a frame we will not handle, for its error answer */
+function peek(text: string): { event: string; request_id?: RequestId } {
+  try {
+    const f = parseClientFrame(text);
+    return f.request_id === undefined ? { event: f.event } : { event: f.event, request_id: f.request_id };
+  } catch (err) {
+    if (err instanceof FrameError) {
+      return err.request_id === undefined
+        ? { event: err.event }
+        : { event: err.event, request_id: err.request_id };
     }
-    expiryTimer = setTimeout(scheduleExpiry, Math.min(ms, MAX_TIMER_MS));
-  };
-
-  ws.on('message', onMessage);
-  ws.on('pong', () => {
-    alive = true;
-  });
-  const closed = new Promise<void>((resolve) => {
-    ws.once('close', () => {
-      if (expiryTimer) clearTimeout(expiryTimer);
-      queue.length = 0;
-      resolve();
-    });
-  });
-  scheduleExpiry();
-
-  return {
-    connId,
-    userId,
-    sendFrame,
-    close,
-    closed,
-    terminate: () => ws.terminate(),
-    heartbeat() {
-      if (!alive) {
-        log.info('missed a pong: dropping');
-        metrics.closes.inc({ code: 'heartbeat' });
-        ws.terminate();
-        return false;
-      }
-      alive = false;
-      if (ws.readyState === WebSocket.OPEN) ws.ping();
-      return true;
-    },
-    async shutdown() {
-      draining = true;
-      await loop;
-      close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
-    },
-  };
+    return { event: 'error' };
+  }
 }
 
 function metricEvent(event: string): string {

@@ -4,7 +4,7 @@
  * delivers every PushMessage to each socket in order, skipping for the originating connection the
  * items it already got as its direct answer. First/last are reported for presence.
  */
-import { decode, type NatsConnection, type Subscription } from '@parley/bus';
+import { decodePush, type NatsConnection, type Subscription } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { type AnswerFrame, type PushMessage, pushFrame, type Subjects } from '@parley/protocol';
 import type { GatewayMetrics } from '../metrics.js';
@@ -30,7 +30,6 @@ interface UserEntry {
   refs: number;
   sockets: Set<HubSocket>;
   sub: Subscription;
-  loop: Promise<void>;
 }
 
 export interface Hub {
@@ -62,21 +61,26 @@ export function createHub(deps: HubDeps): Hub {
   };
 
   const subscribe = (userId: number): UserEntry => {
-    const sub = deps.nc.subscribe(deps.subjects.push(userId));
-    const entry: UserEntry = { refs: 0, sockets: new Set(), sub, loop: Promise.resolve() };
-    entry.loop = (async () => {
-      for await (const m of sub) {
-        let msg: PushMessage;
-        try {
-          msg = decode<PushMessage>(m.data);
-          if (!Array.isArray(msg.items)) throw new TypeError('items');
-        } catch {
-          deps.logger.warn({ user_id: userId }, 'dropped a malformed push message');
-          continue;
+    const entry: UserEntry = { refs: 0, sockets: new Set(), sub: undefined as unknown as Subscription };
+    // a synchronous callback: messages arrive in order, and an idle user costs no iterator machinery
+    entry.sub = deps.nc.subscribe(deps.subjects.push(userId), {
+      callback: (err, m) => {
+        if (err) {
+          deps.logger.error({ err, user_id: userId }, 'push loop failed');
+          return;
         }
-        deliver(entry, msg);
-      }
-    })().catch((err: unknown) => deps.logger.error({ err, user_id: userId }, 'push loop failed'));
+        const msg = decodePush(m.data);
+        if (!msg) {
+          deps.logger.warn({ user_id: userId }, 'dropped a malformed push message');
+          return;
+        }
+        try {
+          deliver(entry, msg);
+        } catch (e) {
+          deps.logger.error({ err: e, user_id: userId }, 'push delivery failed');
+        }
+      },
+    });
     return entry;
   };
 
@@ -130,7 +134,7 @@ export function createHub(deps: HubDeps): Hub {
         deps.onLast(userId);
       }
       users.clear();
-      await Promise.all(entries.map((e) => e.loop));
+      await Promise.all(entries.map((e) => e.sub.closed));
     },
   };
 }

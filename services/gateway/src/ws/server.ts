@@ -14,6 +14,7 @@ import type { Authenticator } from '../auth/authenticate.js';
 import { tokenFromUpgrade } from '../auth/token.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { type Connection, type ConnectionLimits, createConnection } from './connection.js';
+import { createExpiryScheduler } from './expiry.js';
 import type { Hub } from './hub.js';
 
 export interface WsServerDeps {
@@ -45,6 +46,9 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** one listener for every socket's errors nobody needs (a per-socket closure costs memory) */
+const ignore = () => undefined;
+
 export function createWsServer(deps: WsServerDeps): WsServer {
   const { metrics, logger } = deps;
   const wss = new WebSocketServer({
@@ -55,6 +59,7 @@ export function createWsServer(deps: WsServerDeps): WsServer {
     handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
   });
   const connections = new Set<Connection>();
+  const expiry = createExpiryScheduler();
   let stopping = false;
 
   const heartbeat = setInterval(() => {
@@ -98,8 +103,6 @@ export function createWsServer(deps: WsServerDeps): WsServer {
     socket.once('close', release);
     if (socket.destroyed) return release();
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const log = logger.child({ conn_id: connId, user_id: principal.user_id });
-      ws.on('error', (err) => log.debug({ err }, 'socket error'));
       const conn = createConnection({
         ws,
         connId,
@@ -109,24 +112,29 @@ export function createWsServer(deps: WsServerDeps): WsServer {
         locale: deps.locale,
         limits: deps.limits,
         metrics,
-        logger: log,
+        logger,
+        expiry,
       });
+      ws.on(
+        'error',
+        logger.isLevelEnabled('debug') ? (err) => conn.log().debug({ err }, 'socket error') : ignore,
+      );
       connections.add(conn);
       deps.hub.add(conn);
       metrics.connections.set({ kind: 'sockets' }, connections.size);
-      log.info('connected');
+      if (logger.isLevelEnabled('info')) conn.log().info('connected');
       void conn.closed.then(() => {
         connections.delete(conn);
         deps.hub.remove(conn);
         metrics.connections.set({ kind: 'sockets' }, connections.size);
-        log.info('disconnected');
+        if (logger.isLevelEnabled('info')) conn.log().info('disconnected');
       });
     });
   };
 
   return {
     handleUpgrade(req, socket, head) {
-      socket.on('error', () => undefined);
+      socket.on('error', ignore);
       upgrade(req, socket, head).catch((err: unknown) => {
         logger.error({ err }, 'upgrade failed');
         refuse(socket, 500);
@@ -141,6 +149,7 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       const grace = new Promise<void>((r) => setTimeout(r, 2_000).unref());
       await Promise.race([closed, grace]);
       for (const c of connections) c.terminate();
+      expiry.stop();
       wss.close();
     },
     connectionCount: () => connections.size,

@@ -18,6 +18,57 @@ export async function lockDialog(sql: Sql, id: number): Promise<DialogRow | unde
   return sql.one<DialogRow>(`SELECT ${DIALOG_COLUMNS} FROM dialogs WHERE id = ? FOR UPDATE`, [id]);
 }
 
+const LOCK_DIALOG_WITH_MEMBERS_SQL = `SELECT ${DIALOG_COLUMNS.split(', ')
+  .map((c) => `d.${c}`)
+  .join(', ')}, ${MEMBER_COLUMNS.split(', ')
+  .map((c) => `m.${c} AS m_${c}`)
+  .join(', ')}
+   FROM dialogs d LEFT JOIN dialog_members m ON m.dialog_id = d.id
+  WHERE d.id = ? ORDER BY m.position, m.user_id FOR UPDATE`;
+
+type DialogWithMemberRow = DialogRow & {
+  [K in keyof DialogMemberRow as `m_${K}`]: DialogMemberRow[K] | null;
+};
+
+/**
+ * The dialog row and its member rows (position order), locked, in one round
+ * trip. The LEFT JOIN reads (so locks) the dialog row before its members: the
+ * same lock order as `lockDialog` then `findMembers(lock)`.
+ */
+export async function lockDialogWithMembers(
+  sql: Sql,
+  id: number,
+): Promise<{ dialog: DialogRow; members: DialogMemberRow[] } | undefined> {
+  const rows = await sql.rows<DialogWithMemberRow>(LOCK_DIALOG_WITH_MEMBERS_SQL, [id]);
+  const first = rows[0];
+  if (!first) return undefined;
+  const dialog: DialogRow = {
+    id: first.id,
+    with_role: first.with_role,
+    pair_key: first.pair_key,
+    date_created: first.date_created,
+    last_activity: first.last_activity,
+    last_message_id: first.last_message_id,
+    message_count: first.message_count,
+    team_unread: first.team_unread,
+  };
+  const members: DialogMemberRow[] = [];
+  for (const r of rows) {
+    if (r.m_user_id === null) continue;
+    members.push({
+      dialog_id: r.m_dialog_id!,
+      user_id: r.m_user_id,
+      position: r.m_position!,
+      team_dialog: r.m_team_dialog!,
+      last_activity: r.m_last_activity!,
+      unread_count: r.m_unread_count!,
+      last_read_message_id: r.m_last_read_message_id,
+      date_joined: r.m_date_joined!,
+    });
+  }
+  return { dialog, members };
+}
+
 /** Dialogs by id, in the order of `ids`. */
 export async function findDialogs(sql: Sql, ids: number[]): Promise<DialogRow[]> {
   if (!ids.length) return [];
@@ -176,18 +227,16 @@ export async function recordMessage(
   dialogId: number,
   m: { id: number; author: number; now: string; teamDelta: 0 | 1 },
 ): Promise<void> {
-  await sql.exec(
-    `UPDATE dialogs SET last_activity = ?, last_message_id = ?, message_count = message_count + 1,
-       team_unread = team_unread + ? WHERE id = ?`,
-    [m.now, m.id, m.teamDelta, dialogId],
-  );
-  // every member row: the activity copy, and one more unread for everyone but the author
-  await sql.exec(
-    `UPDATE dialog_members SET last_activity = ?, unread_count = unread_count + IF(user_id <> ?, 1, 0)
-      WHERE dialog_id = ?`,
-    [m.now, m.author, dialogId],
-  );
+  // one statement for both tables (a multiple-table UPDATE changes each matched row once); every
+  // member row gets the activity copy and one more unread for everyone but the author
+  await sql.exec(RECORD_MESSAGE_SQL, [m.now, m.id, m.teamDelta, m.now, m.author, dialogId]);
 }
+
+const RECORD_MESSAGE_SQL = `UPDATE dialogs d LEFT JOIN dialog_members m ON m.dialog_id = d.id
+   SET d.last_activity = ?, d.last_message_id = ?, d.message_count = d.message_count + 1,
+       d.team_unread = d.team_unread + ?,
+       m.last_activity = ?, m.unread_count = m.unread_count + IF(m.user_id <> ?, 1, 0)
+ WHERE d.id = ?`;
 
 /** Messages became read: the team counter and each member's new counter (absolute values). */
 export async function recordRead(

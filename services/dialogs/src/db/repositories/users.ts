@@ -28,14 +28,58 @@ export async function findSupportUsers(sql: Sql): Promise<UserRow[]> {
   return sql.rows<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE role = 'support' ORDER BY id`);
 }
 
-/** Add `delta` to the unread-dialogs counter of `ids` (one statement: rows lock in key order). */
-export async function bumpUnreadDialogs(sql: Sql, ids: number[], delta: 1 | -1): Promise<void> {
+/**
+ * Add `delta` to the unread-dialogs counter of `ids` (one statement: rows lock in key order).
+ * `exceptSupport`: leave support users out (their rows in a support dialog do not count).
+ */
+export async function bumpUnreadDialogs(
+  sql: Sql,
+  ids: number[],
+  delta: 1 | -1,
+  opts: { exceptSupport?: boolean } = {},
+): Promise<void> {
   if (!ids.length) return;
   const sorted = [...ids].sort((a, b) => a - b);
   await sql.exec(
-    `UPDATE users SET unread_dialogs = unread_dialogs + ? WHERE id IN (${placeholders(sorted.length)})`,
+    `UPDATE users SET unread_dialogs = unread_dialogs + ? WHERE id IN (${placeholders(sorted.length)})${
+      opts.exceptSupport ? " AND role <> 'support'" : ''
+    }`,
     [delta, ...sorted],
   );
+}
+
+type AudienceRow = UserRow & { team_total: number | null };
+
+const TEAM_TOTAL = "(SELECT unread_dialogs FROM team_counters WHERE role = 'support') AS team_total";
+
+/**
+ * In one round trip: the users `ids`, with `team` every support user too
+ * (ordered by id), and the support team's unread-dialogs counter.
+ */
+export async function findAudienceUsers(
+  sql: Sql,
+  ids: Iterable<number>,
+  withTeam: boolean,
+): Promise<{ users: Map<number, UserRow>; team: UserRow[]; teamTotal: number }> {
+  const list = [...new Set(ids)];
+  const parts: string[] = [];
+  if (list.length)
+    parts.push(`SELECT ${USER_COLUMNS}, ${TEAM_TOTAL} FROM users WHERE id IN (${placeholders(list.length)})`);
+  if (withTeam) parts.push(`SELECT ${USER_COLUMNS}, ${TEAM_TOTAL} FROM users WHERE role = 'support'`);
+  const users = new Map<number, UserRow>();
+  const team: UserRow[] = [];
+  if (!parts.length) return { users, team, teamTotal: 0 };
+  // UNION (not ALL): a member who is also a support user comes once
+  const query = parts.length === 1 ? parts[0]! : parts.map((p) => `(${p})`).join(' UNION ');
+  const rows = await sql.rows<AudienceRow>(query, list);
+  let teamTotal = 0;
+  for (const { team_total, ...u } of rows) {
+    teamTotal = Number(team_total ?? 0);
+    users.set(u.id, u);
+    if (withTeam && u.role === 'support') team.push(u);
+  }
+  team.sort((a, b) => a.id - b.id);
+  return { users, team, teamTotal };
 }
 
 /** Support dialogs whose team counter is above zero: part of every support user's dialog count. */
