@@ -19,6 +19,7 @@ import { createTokenVerifier } from './auth/verify.js';
 import type { GatewayConfig } from './config.js';
 import { adminRoutes } from './http/admin.js';
 import { apiRoutes } from './http/api.js';
+import { clientRoutes, createClientFiles } from './http/client.js';
 import { filesRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
 import { mediaRoutes } from './http/media.js';
@@ -90,6 +91,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (!fileStore) throw new Error('file store not open');
     return fileStore;
   };
+  const clientFiles = createClientFiles();
   const router = createRouter({
     logger,
     metrics,
@@ -106,6 +108,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...apiRoutes({ rpc, authenticate, maxJsonBytes }),
       ...adminRoutes({ rpc, adminToken: config.ADMIN_TOKEN, maxJsonBytes }),
       ...unsubscribeRoutes({ rpc, secret: config.JWT_SECRET, locale }),
+      ...clientRoutes(clientFiles),
     ],
   });
   const server = createServer(router);
@@ -123,6 +126,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return addr.port;
     },
     async start() {
+      await clientFiles.load();
       fileStore = await openFileStore(nc, subjects);
       await presence.start();
       if (!config.ALLOWED_ORIGINS) {
