@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { connectBus, type NatsConnection } from '@parley/bus';
 import { silentLogger } from '@parley/logger';
 import { subjects } from '@parley/protocol';
-import { connectWs, natsUrl } from '@parley/testing';
+import { connectWs, natsUrl, waitFor } from '@parley/testing';
 import { createDialog, createUser, startDialogs } from '../../dialogs/test/harness.js';
 import { type Backend, http, mintToken, type StartedGateway, startBackend, startGateway } from './helpers.js';
 
@@ -71,7 +71,7 @@ test('a dialogs that does not answer in time → unavailable after REQUEST_TIMEO
     db: backend.dialogs.db,
     presence: backend.presence,
   });
-  const s = await connectWs(gw.url, { token: await mintToken(602) });
+  const s = await connectAnswered(gw.url, 602);
   await again.stop();
   // a responder that takes requests and never replies
   const hung = nc.subscribe(subjects(backend.prefix).rpc('notifications.dialogs.count'));
@@ -95,7 +95,7 @@ test('graceful stop: the frame in flight is answered, then the socket closes wit
     db: backend.dialogs.db,
     presence: backend.presence,
   });
-  const s = await connectWs(own.url, { token: await mintToken(603) });
+  const s = await connectAnswered(own.url, 603);
   await again.stop();
   const hung = nc.subscribe(subjects(backend.prefix).rpc('notifications.dialogs.count'));
   await nc.flush();
@@ -106,3 +106,13 @@ test('graceful stop: the frame in flight is answered, then the socket closes wit
   expect((await s.closed).code).toBe(1001);
   hung.unsubscribe();
 });
+
+/**
+ * Connect once the freshly started dialogs answers the profile upsert within the short
+ * REQUEST_TIMEOUT_MS of these gateways (a busy machine can make its first answers slower):
+ * the upgrade is refused with 503 until then.
+ */
+async function connectAnswered(url: string, userId: number) {
+  const token = await mintToken(userId);
+  return waitFor(() => connectWs(url, { token }), { timeoutMs: 10_000, what: 'an accepted upgrade' });
+}

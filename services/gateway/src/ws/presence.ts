@@ -35,6 +35,28 @@ export interface GatewayPresence {
   stop(): Promise<void>;
 }
 
+/** how long stop() waits for key deletes and pending announcements (NATS may be slow or down) */
+const STOP_GRACE_MS = 2_000;
+
+/** true when `p` settled within `ms` */
+async function within(ms: number, p: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => true as const,
+        () => true as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createGatewayPresence(deps: PresenceDeps): GatewayPresence {
   const { nc, subjects, logger } = deps;
   const writer = createPresenceWriter(nc, subjects, {
@@ -80,9 +102,16 @@ export function createGatewayPresence(deps: PresenceDeps): GatewayPresence {
     set: (userId, present) => writer.set(userId, present),
     isOnline: (userId) => view.isOnline(userId),
     async stop() {
-      await writer.stop();
+      // a shutdown never waits long on presence: keys this gateway could not delete expire after the TTL
+      const cleaned = await within(STOP_GRACE_MS, writer.stop());
       await view.stop();
-      await Promise.all([...chains.values()]);
+      const announced = await within(STOP_GRACE_MS, Promise.all([...chains.values()]));
+      if (!cleaned || !announced) {
+        logger.warn(
+          { cleaned, announced },
+          'presence cleanup unfinished at shutdown: keys expire after the TTL',
+        );
+      }
     },
   };
 }
