@@ -1,6 +1,7 @@
 /** JetStream on the real NATS: dedupe by event id, durable consumers shared by instances, redelivery, dead letters. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
+  type ConsumerOptions,
   connectBus,
   consumeEvents,
   decode,
@@ -26,6 +27,25 @@ async function conn(): Promise<NatsConnection> {
 /** a valid `message.seen` event whose dialog id tells the tests' events apart */
 function seenEvent(n: number): MessageSeenEvent {
   return { ...fixtureSeen(message(n, n, 1), 2), dialog_id: n };
+}
+
+/** a consumer of `message.seen` on its own connection, stopped after the suite */
+async function seenConsumer(
+  s: ReturnType<typeof subjects>,
+  service: 'notifier' | 'mailer',
+  handle: ConsumerOptions['handle'],
+  extra: Partial<ConsumerOptions> = {},
+): Promise<void> {
+  const c = await consumeEvents({
+    nc: await conn(),
+    subjects: s,
+    service,
+    logger,
+    types: ['message.seen'],
+    handle,
+    ...extra,
+  });
+  consumers.push(c);
 }
 
 let nc: NatsConnection;
@@ -62,18 +82,9 @@ describe('event stream', () => {
     await ensureEventStream(nc, s);
     const handled: number[] = [];
     for (let i = 0; i < 2; i++) {
-      consumers.push(
-        await consumeEvents({
-          nc: await conn(),
-          subjects: s,
-          service: 'notifier',
-          logger,
-          types: ['message.seen'],
-          handle: async (e) => {
-            handled.push((e as MessageSeenEvent).dialog_id);
-          },
-        }),
-      );
+      await seenConsumer(s, 'notifier', async (e) => {
+        handled.push((e as MessageSeenEvent).dialog_id);
+      });
     }
     for (let i = 0; i < 40; i++) await publishEvent(nc, s, seenEvent(i));
     await waitFor(() => handled.length >= 40, { what: '40 events' });
@@ -104,18 +115,13 @@ describe('event stream', () => {
     await doomed.close();
 
     const got: { id: number; delivery: number }[] = [];
-    consumers.push(
-      await consumeEvents({
-        nc: await conn(),
-        subjects: s,
-        service: 'mailer',
-        logger,
-        types: ['message.seen'],
-        ackWaitMs: 1_000,
-        handle: async (e, meta) => {
-          got.push({ id: (e as MessageSeenEvent).dialog_id, delivery: meta.deliveryCount });
-        },
-      }),
+    await seenConsumer(
+      s,
+      'mailer',
+      async (e, meta) => {
+        got.push({ id: (e as MessageSeenEvent).dialog_id, delivery: meta.deliveryCount });
+      },
+      { ackWaitMs: 1_000 },
     );
     await waitFor(() => got.length === 1, { timeoutMs: 10_000, what: 'redelivery' });
     expect(got[0]).toEqual({ id: 5, delivery: 2 });
@@ -132,18 +138,9 @@ describe('event stream', () => {
         dead.push({ reason: m.headers?.get('Parley-Dead-Reason'), body: decode(m.data) });
     })();
     const handled: number[] = [];
-    consumers.push(
-      await consumeEvents({
-        nc: await conn(),
-        subjects: s,
-        service: 'mailer',
-        logger,
-        types: ['message.seen'],
-        handle: async (e) => {
-          handled.push((e as MessageSeenEvent).dialog_id);
-        },
-      }),
-    );
+    await seenConsumer(s, 'mailer', async (e) => {
+      handled.push((e as MessageSeenEvent).dialog_id);
+    });
     const js = nc.jetstream();
     const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
     await js.publish(s.event('message.seen'), bytes({ ...seenEvent(1), seen_ids: 'all' }), {
@@ -178,22 +175,16 @@ describe('event stream', () => {
       for await (const m of sub) dead.push(decode<DomainEvent>(m.data));
     })();
     const attempts = new Map<number, number>();
-    consumers.push(
-      await consumeEvents({
-        nc: await conn(),
-        subjects: s,
-        service: 'notifier',
-        logger,
-        types: ['message.seen'],
-        maxDeliver: 3,
-        backoffMs: [50],
-        handle: async (e) => {
-          const n = (e as MessageSeenEvent).dialog_id;
-          attempts.set(n, (attempts.get(n) ?? 0) + 1);
-          if (n === 1 && attempts.get(n) === 1) throw new Error('transient');
-          if (n === 2) throw new Error('poison');
-        },
-      }),
+    await seenConsumer(
+      s,
+      'notifier',
+      async (e) => {
+        const n = (e as MessageSeenEvent).dialog_id;
+        attempts.set(n, (attempts.get(n) ?? 0) + 1);
+        if (n === 1 && attempts.get(n) === 1) throw new Error('transient');
+        if (n === 2) throw new Error('poison');
+      },
+      { maxDeliver: 3, backoffMs: [50] },
     );
     await publishEvent(nc, s, seenEvent(1));
     await publishEvent(nc, s, seenEvent(2));
