@@ -66,16 +66,7 @@ test('dialogs stopped → unavailable and not ready; restarted → the same sock
 });
 
 test('a dialogs that does not answer in time → unavailable after REQUEST_TIMEOUT_MS, frames still in order', async () => {
-  const again = await startDialogs({
-    prefix: backend.prefix,
-    db: backend.dialogs.db,
-    presence: backend.presence,
-  });
-  const s = await connectAnswered(gw.url, 602);
-  await again.stop();
-  // a responder that takes requests and never replies
-  const hung = nc.subscribe(subjects(backend.prefix).rpc('notifications.dialogs.count'));
-  await nc.flush();
+  const { s, hung } = await connectThenHang(gw.url, 602);
   s.send({ event: 'notifications.dialogs.count', request_id: 'slow' });
   s.send({ event: 'users.status.online', request_id: 'next' });
   const slow = await s.next((f) => f.request_id === 'slow');
@@ -90,15 +81,7 @@ test('a dialogs that does not answer in time → unavailable after REQUEST_TIMEO
 
 test('graceful stop: the frame in flight is answered, then the socket closes with 1001', async () => {
   const own = await startGateway(backend.prefix, { REQUEST_TIMEOUT_MS: '400' });
-  const again = await startDialogs({
-    prefix: backend.prefix,
-    db: backend.dialogs.db,
-    presence: backend.presence,
-  });
-  const s = await connectAnswered(own.url, 603);
-  await again.stop();
-  const hung = nc.subscribe(subjects(backend.prefix).rpc('notifications.dialogs.count'));
-  await nc.flush();
+  const { s, hung } = await connectThenHang(own.url, 603);
   s.send({ event: 'notifications.dialogs.count', request_id: 'in-flight' });
   await new Promise((r) => setTimeout(r, 50));
   await own.stop();
@@ -115,4 +98,21 @@ test('graceful stop: the frame in flight is answered, then the socket closes wit
 async function connectAnswered(url: string, userId: number) {
   const token = await mintToken(userId);
   return waitFor(() => connectWs(url, { token }), { timeoutMs: 10_000, what: 'an accepted upgrade' });
+}
+
+/**
+ * A socket connected while a dialogs instance answered; then that instance is gone and a
+ * responder takes `notifications.dialogs.count` requests and never replies.
+ */
+async function connectThenHang(url: string, userId: number) {
+  const again = await startDialogs({
+    prefix: backend.prefix,
+    db: backend.dialogs.db,
+    presence: backend.presence,
+  });
+  const s = await connectAnswered(url, userId);
+  await again.stop();
+  const hung = nc.subscribe(subjects(backend.prefix).rpc('notifications.dialogs.count'));
+  await nc.flush();
+  return { s, hung };
 }
