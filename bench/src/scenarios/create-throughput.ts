@@ -90,11 +90,13 @@ async function rawCreateTransactions(ctx: BenchContext, plan: CreatePlan) {
       const author = users[2 * w]!;
       const started = performance.now();
       await c.beginTransaction();
-      await c.query('SELECT id, message_count FROM dialogs WHERE id = ? FOR UPDATE', [dialogId]);
+      const [[locked]] = (await c.query('SELECT id, message_count FROM dialogs WHERE id = ? FOR UPDATE', [
+        dialogId,
+      ])) as unknown as [[{ message_count: number }]];
       const body = `raw ${++seq}`;
       const [ins] = (await c.query(
-        'INSERT INTO messages (dialog_id, user_id, markdown_body, body, date_created) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6))',
-        [dialogId, author, body, `<p>${body}</p>`],
+        'INSERT INTO messages (dialog_id, position, user_id, markdown_body, body, date_created) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))',
+        [dialogId, Number(locked.message_count) + 1, author, body, `<p>${body}</p>`],
       )) as unknown as [{ insertId: number }];
       await c.query(
         'UPDATE dialogs SET last_message_id = ?, last_activity = UTC_TIMESTAMP(6), message_count = message_count + 1 WHERE id = ?',

@@ -28,6 +28,11 @@ export const dialogsConfigSpec = {
     default: '1000',
     parse: parsers.int(10, 600_000),
   },
+  MAX_OFFSET: {
+    doc: 'largest `offset` of `dialogs.load` (beyond it: validation_error on offset); bounds the rows a deep dialog-list page reads',
+    default: '100000',
+    parse: parsers.int(0, 1_000_000_000),
+  },
   RPC_CONCURRENCY: {
     doc: 'requests one dialogs instance handles at once',
     default: '64',

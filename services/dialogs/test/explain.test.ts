@@ -1,17 +1,20 @@
 /**
- * Query plans on a populated database: the history reads are ranges on
- * `(dialog_id, id)` (MariaDB needs the FORCE INDEX for it), the dialog list and
- * the counters are index reads — no table scan, no filesort over a dialog.
+ * Query plans on a populated database: a history page is a range on the unique
+ * `(dialog_id, position)` index of about `limit` rows whatever its depth, the
+ * newest message below a cursor one row of `(dialog_id, id)` (MariaDB needs the
+ * FORCE INDEX for it), the dialog list and the counters are index reads — no
+ * table scan, no filesort over a dialog.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { dialogListParams, dialogListSql } from '../src/db/repositories/dialogs.js';
-import { historySql } from '../src/db/repositories/messages.js';
+import { HISTORY_RANGE_SQL, POSITION_BELOW_SQL } from '../src/db/repositories/messages.js';
 import { createDialog, createUser, type StartedDialogs, startDialogs } from './harness.js';
 
 interface PlanRow {
   table: string;
   type: string;
   key: string | null;
+  rows: number | string | null;
   Extra: string | null;
 }
 
@@ -41,13 +44,14 @@ beforeAll(async () => {
     for (let start = 0; start < PER_DIALOG; start += 500) {
       const rows = Array.from({ length: 500 }, (_, i) => [
         d,
+        start + i + 1,
         1 + ((start + i) % 2),
         `m${start + i}`,
         `<p>m${start + i}</p>`,
       ]);
       await ds.query(
-        `INSERT INTO messages (dialog_id, user_id, markdown_body, body, date_created, date_read)
-         VALUES ${rows.map(() => "(?, ?, ?, ?, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:01.000000')").join(', ')}`,
+        `INSERT INTO messages (dialog_id, position, user_id, markdown_body, body, date_created, date_read)
+         VALUES ${rows.map(() => "(?, ?, ?, ?, ?, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:01.000000')").join(', ')}`,
         rows.flat(),
       );
     }
@@ -59,29 +63,36 @@ afterAll(async () => {
   await h?.stop();
 });
 
-test('history at depth: a range on (dialog_id, id), read backwards, no filesort', async () => {
+test('a history page at any depth: a range of about `limit` rows on (dialog_id, position), no filesort', async () => {
   const d = dialogIds[2]!;
-  for (const [sql, params] of [
-    [historySql(false), [d, 30, 1200]],
-    [historySql(true), [d, 1_000_000, 30, 0]],
+  // the newest page, the oldest end (what OFFSET 1470 used to read and discard), and the middle
+  for (const [from, to] of [
+    [PER_DIALOG - 29, PER_DIALOG],
+    [1, 30],
+    [700, 729],
   ] as const) {
-    const [row] = await explain(sql, [...params]);
-    expect(row!.key).toBe('ix_messages_dialog_id');
-    expect(['ref', 'range']).toContain(row!.type);
+    const [row] = await explain(HISTORY_RANGE_SQL, [d, from, to]);
+    expect(row!.key).toBe('ux_messages_dialog_position');
+    expect(row!.type).toBe('range');
+    expect(Number(row!.rows)).toBeLessThanOrEqual(60);
     expect(row!.Extra ?? '').not.toMatch(/filesort/i);
   }
-  const [cursor] = await explain(historySql(true), [d, 900, 30, 0]);
-  expect(cursor!.type).toBe('range');
 });
 
-test('search.id and seen up_to: index ranges', async () => {
+test('before_id: the newest message below the cursor is read backwards on (dialog_id, id)', async () => {
+  const d = dialogIds[2]!;
+  for (const cursor of [1_000_000, 900]) {
+    const [row] = await explain(POSITION_BELOW_SQL, [d, cursor]);
+    expect(row!.key).toBe('ix_messages_dialog_id');
+    expect(row!.type).toBe('range');
+    expect(row!.Extra ?? '').not.toMatch(/filesort/i);
+  }
+});
+
+test('search.id reads one message by key (its position answers); seen up_to is an index range', async () => {
   const d = dialogIds[1]!;
-  const [count] = await explain(
-    'SELECT COUNT(*) AS n FROM messages FORCE INDEX (ix_messages_dialog_id) WHERE dialog_id = ? AND id > ?',
-    [d, 100],
-  );
-  expect(count!.key).toBe('ix_messages_dialog_id');
-  expect(count!.Extra ?? '').toMatch(/using index/i);
+  const [message] = await explain('SELECT position, dialog_id FROM messages WHERE id = ?', [100]);
+  expect(message!.type).toBe('const');
   const [unread] = await explain(
     `SELECT id, user_id FROM messages FORCE INDEX (ix_messages_dialog_unread)
       WHERE dialog_id = ? AND date_read IS NULL AND id <= ? ORDER BY id`,
@@ -131,4 +142,9 @@ test('a real page from deep in the history is right', async () => {
   });
   expect(page.data.map((m) => m.markdown_body)).toEqual(Array.from({ length: 30 }, (_, i) => `m${i}`));
   expect(page.meta?.total).toBe(PER_DIALOG);
+  const tail = await h.rpc.request('dialogs.messages.load', {
+    caller: caller(1),
+    params: { dialog_id: d, limit: 30, offset: PER_DIALOG - 10 },
+  });
+  expect(tail.data.map((m) => m.markdown_body)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
 });

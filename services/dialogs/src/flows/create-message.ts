@@ -95,8 +95,11 @@ async function createInTx(
   const now = nowUtc();
   const markdown = asStored(body ?? '');
   const html = asStored(renderMarkdown(markdown));
+  // dense per-dialog position (history pages are position ranges): the dialog row is locked
+  const position = dialog.message_count + 1;
   const id = await insertMessage(sql, {
     dialogId: dialog.id,
+    position,
     userId: authorId,
     markdown,
     html,
@@ -136,6 +139,7 @@ async function createInTx(
   const stored: MessageRow = {
     id,
     dialog_id: dialog.id,
+    position,
     user_id: authorId,
     markdown_body: markdown,
     body: html,

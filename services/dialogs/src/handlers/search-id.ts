@@ -1,9 +1,9 @@
-/** `dialogs.messages.search.id`: which `dialogs.messages.load` page holds a message. */
+/** `dialogs.messages.search.id`: which `dialogs.messages.load` page holds a message (from its position, no count). */
 import type { Handler } from '@parley/bus';
 import { ParleyError } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
-import { countNewer, findMessage } from '../db/repositories/messages.js';
-import { pageOf } from '../domain/pagination.js';
+import { findMessage } from '../db/repositories/messages.js';
+import { newerThan, pageOf } from '../domain/pagination.js';
 import { readAccess } from '../flows/access.js';
 
 export const searchId =
@@ -13,5 +13,5 @@ export const searchId =
     const message = await findMessage(ctx.sql, params.message_id);
     if (!message || message.dialog_id !== dialog.id)
       throw new ParleyError('not_found', { field: 'message_id' });
-    return { data: pageOf(await countNewer(ctx.sql, dialog.id, message.id), params.limit) };
+    return { data: pageOf(newerThan(dialog.message_count, message.position), params.limit) };
   };

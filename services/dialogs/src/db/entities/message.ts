@@ -4,6 +4,8 @@ import { EntitySchema } from 'typeorm';
 export interface MessageRow {
   id: number;
   dialog_id: number;
+  /** 1 = the dialog's oldest message; dense (messages are never deleted), unique per dialog */
+  position: number;
   user_id: number;
   markdown_body: string;
   body: string;
@@ -22,6 +24,7 @@ export const MessageEntity = new EntitySchema<MessageRow>({
   columns: {
     id: { type: 'bigint', unsigned: true, primary: true, generated: 'increment' },
     dialog_id: { type: 'bigint', unsigned: true },
+    position: { type: 'int', unsigned: true },
     user_id: { type: 'bigint', unsigned: true },
     markdown_body: { type: 'mediumtext' },
     body: { type: 'mediumtext' },
@@ -34,6 +37,7 @@ export const MessageEntity = new EntitySchema<MessageRow>({
   },
   indices: [
     { name: 'ix_messages_dialog_id', columns: ['dialog_id', 'id'] },
+    { name: 'ux_messages_dialog_position', columns: ['dialog_id', 'position'], unique: true },
     { name: 'ix_messages_dialog_unread', columns: ['dialog_id', 'date_read', 'id'] },
     { name: 'ux_messages_client', columns: ['user_id', 'client_id'], unique: true },
   ],

@@ -1,9 +1,14 @@
-/** SQL of `messages`. History reads are pinned to the `(dialog_id, id)` index (MariaDB may pick a slower plan). */
+/**
+ * SQL of `messages`. A history page is a range on the unique `(dialog_id,
+ * position)` index whatever its depth; the one read by id order (the newest
+ * message below a cursor) is pinned to `(dialog_id, id)` (MariaDB may pick a
+ * slower plan).
+ */
 import type { MessageRow } from '../entities/message.js';
 import { placeholders, type Sql } from '../sql.js';
 
 const MESSAGE_COLUMNS =
-  'id, dialog_id, user_id, markdown_body, body, file_id, reply_id, lesson_id, client_id, date_created, date_read';
+  'id, dialog_id, position, user_id, markdown_body, body, file_id, reply_id, lesson_id, client_id, date_created, date_read';
 
 export async function findMessage(sql: Sql, id: number): Promise<MessageRow | undefined> {
   return sql.one<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, [id]);
@@ -34,6 +39,8 @@ export async function findByClientId(
 
 export interface NewMessage {
   dialogId: number;
+  /** the dialog's message_count + 1, read under the dialog lock */
+  position: number;
   userId: number;
   markdown: string;
   html: string;
@@ -46,38 +53,50 @@ export interface NewMessage {
 
 export async function insertMessage(sql: Sql, m: NewMessage): Promise<number> {
   const { insertId } = await sql.exec(
-    `INSERT INTO messages (dialog_id, user_id, markdown_body, body, file_id, reply_id, lesson_id, client_id, date_created)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [m.dialogId, m.userId, m.markdown, m.html, m.fileId, m.replyId, m.lessonId, m.clientId, m.now],
+    `INSERT INTO messages (dialog_id, position, user_id, markdown_body, body, file_id, reply_id, lesson_id, client_id, date_created)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      m.dialogId,
+      m.position,
+      m.userId,
+      m.markdown,
+      m.html,
+      m.fileId,
+      m.replyId,
+      m.lessonId,
+      m.clientId,
+      m.now,
+    ],
   );
   return insertId;
 }
 
-/** SQL of one history page, newest first (exported for the EXPLAIN test). */
-export function historySql(withCursor: boolean): string {
-  return `SELECT ${MESSAGE_COLUMNS} FROM messages FORCE INDEX (ix_messages_dialog_id)
-           WHERE dialog_id = ?${withCursor ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ? OFFSET ?`;
-}
+/** SQL of the messages at positions `from..to` of a dialog, oldest first (exported for the EXPLAIN test). */
+export const HISTORY_RANGE_SQL = `SELECT ${MESSAGE_COLUMNS} FROM messages
+  WHERE dialog_id = ? AND position BETWEEN ? AND ? ORDER BY position`;
 
-/** Skip `offset` messages from the newest (below `beforeId` when given), take `limit`; oldest first. */
-export async function historyPage(
+/** The messages at positions `from..to` of a dialog (a range on its unique position index), oldest first. */
+export async function messagesInRange(
   sql: Sql,
   dialogId: number,
-  p: { limit: number; offset: number; beforeId: number | null },
+  range: { from: number; to: number },
 ): Promise<MessageRow[]> {
-  const params =
-    p.beforeId === null ? [dialogId, p.limit, p.offset] : [dialogId, p.beforeId, p.limit, p.offset];
-  const rows = await sql.rows<MessageRow>(historySql(p.beforeId !== null), params);
-  return rows.reverse();
+  return sql.rows<MessageRow>(HISTORY_RANGE_SQL, [dialogId, range.from, range.to]);
 }
 
-/** How many messages of the dialog are newer than `id` (an index range count). */
-export async function countNewer(sql: Sql, dialogId: number, id: number): Promise<number> {
-  const r = await sql.one<{ n: number }>(
-    'SELECT COUNT(*) AS n FROM messages FORCE INDEX (ix_messages_dialog_id) WHERE dialog_id = ? AND id > ?',
-    [dialogId, id],
-  );
-  return Number(r?.n ?? 0);
+/** SQL of the position of the newest message of a dialog older than an id (exported for the EXPLAIN test). */
+export const POSITION_BELOW_SQL = `SELECT position FROM messages FORCE INDEX (ix_messages_dialog_id)
+  WHERE dialog_id = ? AND id < ? ORDER BY id DESC LIMIT 1`;
+
+/**
+ * How many messages of the dialog are older than `id`: the position of the
+ * newest one below it (ids and positions grow together within a dialog, both
+ * assigned under its lock), 0 when there is none. One index row, any depth;
+ * works for an id of another dialog or none at all, as `before_id` always did.
+ */
+export async function positionBelow(sql: Sql, dialogId: number, id: number): Promise<number> {
+  const r = await sql.one<{ position: number }>(POSITION_BELOW_SQL, [dialogId, id]);
+  return Number(r?.position ?? 0);
 }
 
 /** Unread messages of the dialog up to `upTo`, locked (a range on `(dialog_id, date_read, id)`). */
