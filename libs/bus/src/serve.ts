@@ -60,7 +60,10 @@ export function serve(opts: ServeOptions): Server {
       (async () => {
         for await (const msg of sub) {
           await limiter.acquire();
-          void handle(command, handler, msg, opts.logger).finally(() => limiter.release());
+          // handle() answers every failure itself; a throw past it (the reply could not be sent) stays here
+          void handle(command, handler, msg, opts.logger)
+            .catch((err: unknown) => opts.logger.error({ err, command }, 'could not answer a request'))
+            .finally(() => limiter.release());
         }
       })(),
     );

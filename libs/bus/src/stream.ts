@@ -248,7 +248,11 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
       }
       while (inflight.size >= concurrency) await Promise.race(inflight);
       const prev = chains.get(key) ?? Promise.resolve();
-      const next = prev.then(() => process(m));
+      // process() settles every event itself; a throw past it (ack/nak/dead-letter on a closing
+      // connection) is logged and leaves the event to redelivery, and never breaks the key's chain
+      const next = prev
+        .then(() => process(m))
+        .catch((err: unknown) => log.error({ err, stream_seq: m.info.streamSequence }, 'event not settled'));
       chains.set(key, next);
       inflight.add(next);
       void next.finally(() => {

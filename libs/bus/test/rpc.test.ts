@@ -31,6 +31,11 @@ beforeAll(async () => {
         seenRequestIds.push(ctx.requestId);
         return { data: req.caller.user_id * 10 };
       },
+      // not async: this one throws before any promise exists
+      'users.status.online': (req) => {
+        if (req.caller.user_id === 13) throw new Error('sync failure near SECRET-DETAIL');
+        return Promise.resolve({ data: { user_id: req.caller.user_id, status_online: true } });
+      },
       'notifications.dialogs.messages.count': async (req) => {
         if (req.params.dialog_id === 404) throw new ParleyError('not_found');
         if (req.params.dialog_id === 500) throw new Error('SELECT secret FROM users: syntax error');
@@ -97,6 +102,29 @@ describe('serve + request', () => {
     expect(msg.headers?.get(HEADERS.SERVICE_ERROR_CODE)).toBe('500');
     expect(decode(msg.data)).toEqual({ code: 'internal', message: 'Internal error' });
     expect(new TextDecoder().decode(msg.data)).not.toContain('SELECT');
+  });
+
+  test('a handler that throws synchronously answers internal, leaks nothing, and the server keeps serving', async () => {
+    const raw = () =>
+      nc.request(
+        s.rpc('users.status.online'),
+        new TextEncoder().encode(JSON.stringify({ caller: { user_id: 13 }, params: {} })),
+        { timeout: 5_000 },
+      );
+    // more failures at once than the server's concurrency (64): every slot must come back
+    const answers = await Promise.all(Array.from({ length: 80 }, raw));
+    for (const msg of answers) {
+      expect(msg.headers?.get(HEADERS.SERVICE_ERROR)).toBe('internal');
+      expect(decode(msg.data)).toEqual({ code: 'internal', message: 'Internal error' });
+      expect(new TextDecoder().decode(msg.data)).not.toContain('SECRET');
+    }
+    const rpc = createRpcClient(nc, s, { timeoutMs: 5_000 });
+    expect(
+      await rpc.request('users.status.online', { caller: { user_id: 14, conn_id: null }, params: {} }),
+    ).toEqual({ data: { user_id: 14, status_online: true } });
+    expect(
+      await rpc.request('notifications.dialogs.count', { caller: { user_id: 2, conn_id: null }, params: {} }),
+    ).toEqual({ data: 20 });
   });
 
   test('a request that is not JSON is bad_request', async () => {

@@ -197,4 +197,27 @@ describe('event stream', () => {
     sub.unsubscribe();
     await dropStream(s);
   });
+
+  test('a handler that throws synchronously is retried like a rejected one; later events still flow', async () => {
+    const s = subjects(randomPrefix());
+    await ensureEventStream(nc, s);
+    const attempts = new Map<number, number>();
+    const handled: number[] = [];
+    // not async: the throw happens before any promise exists
+    const handle: ConsumerOptions['handle'] = (e) => {
+      const n = (e as MessageSeenEvent).dialog_id;
+      attempts.set(n, (attempts.get(n) ?? 0) + 1);
+      if (n === 1 && attempts.get(n)! < 3) throw new Error('sync failure');
+      handled.push(n);
+      return Promise.resolve();
+    };
+    await seenConsumer(s, 'mailer', handle, { maxDeliver: 5, backoffMs: [50] });
+    await publishEvent(nc, s, seenEvent(1));
+    await publishEvent(nc, s, seenEvent(2));
+    await publishEvent(nc, s, seenEvent(3));
+    await waitFor(() => handled.length === 3, { timeoutMs: 15_000, what: 'all three events handled' });
+    expect(attempts.get(1)).toBe(3);
+    expect(handled.sort()).toEqual([1, 2, 3]);
+    await dropStream(s);
+  });
 });

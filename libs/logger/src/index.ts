@@ -1,1 +1,2 @@
+export * from './last-resort.js';
 export * from './logger.js';

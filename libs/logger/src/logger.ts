@@ -28,6 +28,11 @@ export const REDACT_PATHS = [
   'message.body',
   'message.markdown_body',
   'params.body',
+  // driver errors (mysql2, TypeORM's QueryFailedError) carry the SQL with its values: message bodies
+  'err.sql',
+  'err.parameters',
+  'err.driverError.sql',
+  'err.driverError.parameters',
 ];
 
 export interface LoggerConfig {

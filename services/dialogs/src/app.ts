@@ -13,6 +13,7 @@ import type { DialogsConfig } from './config.js';
 import type { DialogsContext, Presence } from './context.js';
 import { createDataSource, ensureDatabase, migrate } from './db/data-source.js';
 import { sqlOf } from './db/sql.js';
+import { type OnFatal, reportSchemaMissing, schemaMissing } from './fatal.js';
 import { buildHandlers } from './handlers/index.js';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayHooks } from './outbox/relay.js';
 
@@ -24,6 +25,8 @@ export interface DialogsDeps {
   presence?: Presence;
   /** test seam for the outbox relay */
   relayHooks?: OutboxRelayHooks;
+  /** the schema went missing under a running instance (main.ts exits; without it requests answer `internal`) */
+  onFatal?: OnFatal;
 }
 
 export interface DialogsService extends Service {
@@ -39,6 +42,10 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
   let ds: DataSource | undefined;
   let server: Server | undefined;
   let relay: OutboxRelay | undefined;
+  const reportIfSchemaMissing = (err: unknown) => {
+    const reason = schemaMissing(err);
+    if (reason) deps.onFatal?.(reason, err);
+  };
 
   return {
     get dataSource() {
@@ -61,6 +68,7 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
           logger,
           pollMs: config.OUTBOX_POLL_MS,
           ...(deps.relayHooks ? { hooks: deps.relayHooks } : {}),
+          onRoundError: reportIfSchemaMissing,
         });
         relay.start();
       }
@@ -75,7 +83,7 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         nc,
         subjects,
         service: 'dialogs',
-        handlers: buildHandlers(ctx),
+        handlers: deps.onFatal ? reportSchemaMissing(buildHandlers(ctx), deps.onFatal) : buildHandlers(ctx),
         logger,
         concurrency: config.RPC_CONCURRENCY,
       });

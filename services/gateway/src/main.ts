@@ -1,12 +1,13 @@
 /** Start the gateway: read config, connect NATS, create the app, wire signals. No logic here. */
 import { connectBus, onShutdownSignals } from '@parley/bus';
 import { loadConfig } from '@parley/config';
-import { createLogger } from '@parley/logger';
+import { createLogger, installLastResort } from '@parley/logger';
 import { createGateway } from './app.js';
 import { gatewayConfigSpec } from './config.js';
 
 const { config, warnings } = loadConfig(gatewayConfigSpec);
 const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+installLastResort(logger, 'gateway');
 for (const w of warnings) logger.warn(`!!! ${w} — never run like this in production !!!`);
 
 const nc = await connectBus({

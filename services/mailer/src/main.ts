@@ -1,11 +1,12 @@
 import { connectBus, onShutdownSignals } from '@parley/bus';
 import { loadConfig } from '@parley/config';
-import { createLogger } from '@parley/logger';
+import { createLogger, installLastResort } from '@parley/logger';
 import { createMailerService } from './app.js';
 import { mailerConfigSpec } from './config.js';
 
 const { config, warnings } = loadConfig(mailerConfigSpec);
 const logger = createLogger({ name: 'mailer', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+installLastResort(logger, 'mailer');
 for (const w of warnings) logger.warn(w);
 const nc = await connectBus({ servers: config.NATS_URL, name: 'mailer', logger });
 const app = createMailerService({ config, nc, logger });

@@ -32,6 +32,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   publishTimeoutMs?: number;
   hooks?: OutboxRelayHooks;
+  /** every failed round's error (before the backoff): the service checks it for a missing schema */
+  onRoundError?: (err: unknown) => void;
 }
 
 export interface OutboxRelay {
@@ -126,6 +128,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
         n = await runOnce();
         backoff = 0;
       } catch (err) {
+        opts.onRoundError?.(err);
         backoff = Math.min(backoff ? backoff * 2 : 100, 5_000);
         log.warn({ err, retry_in_ms: backoff }, 'outbox relay round failed');
       }
