@@ -4,7 +4,7 @@
 // (the bench cleans up), SIGKILL 20 s later, and then every child PID the bench reported is killed too.
 import { spawn, spawnSync } from 'node:child_process';
 
-const TERM_AFTER_MS = 240_000;
+const TERM_AFTER_MS = 270_000;
 const KILL_GRACE_MS = 20_000;
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'bench/tsconfig.json'], {

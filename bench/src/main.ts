@@ -15,6 +15,7 @@ import { stopAllChildren } from './processes.js';
 import { LEGEND, renderTable } from './report.js';
 import { createThroughput } from './scenarios/create-throughput.js';
 import { deliveryLatency } from './scenarios/delivery.js';
+import { historyDepth } from './scenarios/history-depth.js';
 import { rpcRoundTrip } from './scenarios/rpc.js';
 import { socketMemory } from './scenarios/socket-memory.js';
 import { unreadCount } from './scenarios/unread-count.js';
@@ -121,6 +122,7 @@ try {
   closePairs(pairs);
   await step('unread count', () => unreadCount(ctx, plan.unread));
   await step('rpc round trip', () => rpcRoundTrip(ctx, { ...plan.rpc, userId: plan.unread.firstUserId }));
+  await step('history depth', () => historyDepth(ctx, plan.history));
 } catch (err) {
   failures.push(err instanceof Error ? err.message : String(err));
 }

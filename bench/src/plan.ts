@@ -5,7 +5,7 @@ const child = (name: string) => fileURLToPath(new URL(`./children/${name}.js`, i
 
 export const plan = {
   /** the whole run is aborted (and cleaned up) after this */
-  deadlineMs: 220_000,
+  deadlineMs: 250_000,
   /** sender/receiver dialogs for create and delivery */
   pairs: { firstUserId: 1_000, count: 32 },
   warmup: { creates: 400 },
@@ -28,6 +28,8 @@ export const plan = {
     loopIterations: 10,
   },
   rpc: { iterations: 2_000, echoScript: child('nats-echo') },
+  /** one dialog this deep, seeded straight into the table; pages of `limit` at its newest and oldest ends */
+  history: { firstUserId: 8_000, messages: 45_000, limit: 20, iterations: 200 },
   /** the gateway's per-socket rate limit (default 20/s) would cap a closed-loop socket: lifted for the bench */
   gatewayEnv: { RATE_LIMIT_PER_SEC: '1000', RATE_LIMIT_BURST: '1000' },
 } as const;
