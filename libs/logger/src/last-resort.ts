@@ -8,9 +8,12 @@
  * work in (dialogs: its schema is gone) and end through `fatal` with a clear
  * sentence. The line carries the error's type, code, message and stack only —
  * never its other properties (a driver error holds the SQL and its parameters,
- * that is, message bodies).
+ * that is, message bodies). It is written synchronously to stdout (the
+ * service's own stream writes asynchronously and loses what is in flight at
+ * `process.exit`), and nothing runs after it: the exit is immediate, so no
+ * other line follows it. A line the service logged just before may be lost.
  */
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export interface LastResortOptions {
   /** a sentence for errors that mean this process cannot work at all (e.g. its schema is missing) */
@@ -39,15 +42,23 @@ let installed: LastResort | undefined;
 export function installLastResort(logger: Logger, name: string, opts: LastResortOptions = {}): LastResort {
   if (installed) return installed;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
+  // made now, not when things are already failing: same fields as the service's lines, synchronous stdout
+  const line = pino(
+    {
+      level: 'fatal',
+      base: { ...logger.bindings(), pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    pino.destination({ dest: 1, sync: true }),
+  );
   let ended = false;
   const fatal = (reason: string, err?: unknown) => {
     if (ended) return;
     ended = true;
-    logger.fatal(
+    line.fatal(
       { process: name, ...(err === undefined ? {} : { error: errorSummary(err) }) },
       `${name}: ${reason}`,
     );
-    logger.flush?.();
     exit(1);
   };
   process.on('uncaughtException', (err, origin) => {

@@ -67,12 +67,12 @@ test.each([
 ])('%s: exit 1 with one fatal line, no SQL, no parameters', async (mode, msg, code) => {
   const out = await run(mode);
   expect(out.code).toBe(1);
-  expect(out.lines[0]?.msg).toBe('started');
   expect(fatalLines(out.lines)).toHaveLength(1);
   const [line] = fatalLines(out.lines);
   expect(line).toMatchObject({
     level: 60,
     msg,
+    service: 'fixture',
     process: 'fixture',
     error: { type: 'Error', code, message: `query failed (${code})` },
   });
