@@ -18,8 +18,6 @@ import { type Logger, pino } from 'pino';
 export interface LastResortOptions {
   /** a sentence for errors that mean this process cannot work at all (e.g. its schema is missing) */
   explain?: (err: unknown) => string | undefined;
-  /** how to end (tests); default `process.exit` */
-  exit?: (code: number) => void;
 }
 
 export interface LastResort {
@@ -41,7 +39,6 @@ let installed: LastResort | undefined;
 
 export function installLastResort(logger: Logger, name: string, opts: LastResortOptions = {}): LastResort {
   if (installed) return installed;
-  const exit = opts.exit ?? ((code: number) => process.exit(code));
   // made now, not when things are already failing: same fields as the service's lines, synchronous stdout
   const line = pino(
     {
@@ -59,7 +56,7 @@ export function installLastResort(logger: Logger, name: string, opts: LastResort
       { process: name, ...(err === undefined ? {} : { error: errorSummary(err) }) },
       `${name}: ${reason}`,
     );
-    exit(1);
+    process.exit(1);
   };
   process.on('uncaughtException', (err, origin) => {
     fatal(
