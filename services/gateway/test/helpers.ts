@@ -2,6 +2,7 @@
  * Gateway test helpers: start a gateway (its own NATS connection) on a test prefix next to a real
  * `dialogs` (services/dialogs/test/harness.ts), mint tokens, call the HTTP API.
  */
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { connectBus, createPresenceView, type NatsConnection, type PresenceView } from '@parley/bus';
 import { parseConfig } from '@parley/config';
@@ -164,4 +165,25 @@ export async function http(
     // not JSON
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** one raw request over TCP; resolves with what came back before the server closed or `ms` passed */
+export function rawRequest(port: number, text: string | Buffer, ms = 5_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let out = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(out);
+    };
+    const timer = setTimeout(done, ms);
+    socket.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    socket.on('end', done);
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(text);
+  });
 }

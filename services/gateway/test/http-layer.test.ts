@@ -3,11 +3,18 @@
  * document (valid, and naming every registered route), 405 + Allow, HEAD, per-route rate limits
  * per user and per address, CORS from ALLOWED_ORIGINS, and odd request targets over a raw socket.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { createUser } from '../../dialogs/test/harness.js';
-import { type Backend, http, mintToken, type StartedGateway, startBackend, startGateway } from './helpers.js';
+import {
+  type Backend,
+  http,
+  mintToken,
+  rawRequest,
+  type StartedGateway,
+  startBackend,
+  startGateway,
+} from './helpers.js';
 
 let backend: Backend;
 let gw: StartedGateway;
@@ -25,27 +32,6 @@ afterAll(async () => {
   await gw?.stop();
   await backend?.stop();
 });
-
-/** one raw request over TCP; resolves with what came back before the server closed or `ms` passed */
-export function rawRequest(port: number, text: string | Buffer, ms = 5_000): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let out = '';
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(out);
-    };
-    const timer = setTimeout(done, ms);
-    socket.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-    });
-    socket.on('end', done);
-    socket.on('close', done);
-    socket.on('error', done);
-    socket.write(text);
-  });
-}
 
 describe('OpenAPI document', () => {
   test('GET /openapi.json is a valid OpenAPI 3.1 document naming every registered route', async () => {
