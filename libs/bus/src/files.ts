@@ -33,7 +33,9 @@ export interface FileStoreOptions {
 
 /** the object store refused a write because the bucket is at its byte limit */
 export function isBucketFull(err: unknown): boolean {
-  return err instanceof Error && /maximum bytes|insufficient resources|resource limits/i.test(err.message);
+  const api = (err as { api_error?: { err_code?: number; description?: string } } | null)?.api_error;
+  // JetStream 10077 "maximum bytes exceeded" (a stream with discard: new at max_bytes)
+  return api?.err_code === 10077 || /maximum bytes/i.test(api?.description ?? '');
 }
 
 export async function openFileStore(

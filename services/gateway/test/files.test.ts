@@ -135,3 +135,23 @@ test('attaching: one’s own file works; a file uploaded by another user → for
   expect(refused).toMatchObject({ exception: true, error: { code: 'forbidden' } });
   await s.close();
 });
+
+test('a files bucket at FILES_BUCKET_MAX_BYTES refuses the upload (503 unavailable), keeps what it had', async () => {
+  const small = await startBackend();
+  const gw = await startGateway(small.prefix, { FILES_BUCKET_MAX_BYTES: '300000' });
+  try {
+    await createUser(small.dialogs.rpc, 703);
+    const token = await mintToken(703);
+    const first = await upload(gw, token, form(randomBytes(200_000), 'one.bin'));
+    expect(first.status).toBe(201);
+    const second = await upload(gw, token, form(randomBytes(200_000), 'two.bin'));
+    expect(second).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+    const names = await (await openFileStore(gw.nc, subjects(small.prefix))).list();
+    expect(names).toHaveLength(1);
+    const again = await fetch(`${gw.url}${first.body.content}`);
+    expect((await again.arrayBuffer()).byteLength).toBe(200_000);
+  } finally {
+    await gw.stop();
+    await small.stop();
+  }
+});
