@@ -110,7 +110,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const clientFiles = createClientFiles();
   const routes = [
     ...healthRoutes({ nc, rpc, probeTimeoutMs: Math.min(1_000, config.REQUEST_TIMEOUT_MS) }),
-    ...filesRoutes({ rpc, authenticate, files, maxUploadBytes: config.MAX_UPLOAD_BYTES }),
+    ...filesRoutes({
+      rpc,
+      authenticate,
+      files,
+      maxUploadBytes: config.MAX_UPLOAD_BYTES,
+      quotaBytesPerDay: config.UPLOAD_BYTES_PER_USER_PER_DAY,
+    }),
     ...mediaRoutes({ rpc, files }),
     ...apiRoutes({ rpc, authenticate }),
     ...adminRoutes({ rpc, adminToken: config.ADMIN_TOKEN }),

@@ -52,6 +52,11 @@ export const gatewayConfigSpec = {
     default: String(10 * 1024 * 1024 * 1024),
     parse: parsers.int(1024, Number.MAX_SAFE_INTEGER),
   },
+  UPLOAD_BYTES_PER_USER_PER_DAY: {
+    doc: 'bytes a user may upload in 24 hours (rolling); over it: 429 rate_limited, checked before storing',
+    default: String(200 * 1024 * 1024),
+    parse: parsers.int(1, Number.MAX_SAFE_INTEGER),
+  },
   MAX_UPLOAD_BYTES: {
     doc: 'largest accepted upload, in bytes (over it: 413)',
     default: String(10 * 1024 * 1024),

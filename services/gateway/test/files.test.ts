@@ -155,3 +155,22 @@ test('a files bucket at FILES_BUCKET_MAX_BYTES refuses the upload (503 unavailab
     await small.stop();
   }
 });
+
+test('UPLOAD_BYTES_PER_USER_PER_DAY: past the day’s allowance → 429 rate_limited before storing; others unaffected', async () => {
+  const gw = await startGateway(backend.prefix, { UPLOAD_BYTES_PER_USER_PER_DAY: '300000' });
+  try {
+    await createUser(backend.dialogs.rpc, 704);
+    await createUser(backend.dialogs.rpc, 705);
+    const [heavy, light] = [await mintToken(704), await mintToken(705)];
+    expect((await upload(gw, heavy, form(randomBytes(200_000), 'a.bin'))).status).toBe(201);
+    const before = await storedNames();
+    const refused = await upload(gw, heavy, form(randomBytes(200_000), 'b.bin'));
+    expect(refused).toMatchObject({ status: 429, body: { code: 'rate_limited' } });
+    expect(await storedNames()).toEqual(before);
+    // what is left of the allowance still takes a small file; another user has their own
+    expect((await upload(gw, heavy, form(randomBytes(50_000), 'c.bin'))).status).toBe(201);
+    expect((await upload(gw, light, form(randomBytes(200_000), 'd.bin'))).status).toBe(201);
+  } finally {
+    await gw.stop();
+  }
+});

@@ -8,7 +8,7 @@ import { connectBus, createPresenceView, type NatsConnection, type PresenceView 
 import { parseConfig } from '@parley/config';
 import { createLogger, type Logger, silentLogger } from '@parley/logger';
 import { subjects } from '@parley/protocol';
-import { natsUrl, randomPrefix } from '@parley/testing';
+import { freePort, natsUrl, randomPrefix } from '@parley/testing';
 import { SignJWT } from 'jose';
 import { type StartDialogsOptions, type StartedDialogs, startDialogs } from '../../dialogs/test/harness.js';
 import { createGateway, type Gateway } from '../src/app.js';
@@ -72,6 +72,8 @@ export interface StartedGateway {
   config: GatewayConfig;
   /** http://127.0.0.1:<port> */
   url: string;
+  /** http://127.0.0.1:<METRICS_PORT> (internal: GET /metrics) */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function startGateway(
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
     REQUEST_TIMEOUT_MS: '3000',
+    METRICS_PORT: String(await freePort()),
     ...PRESENCE_ENV,
     ...env,
   });
@@ -99,6 +102,7 @@ export async function startGateway(
     nc,
     config,
     url: `http://127.0.0.1:${gateway.port()}`,
+    metricsUrl: `http://127.0.0.1:${gateway.metricsPort()}`,
     async stop() {
       await gateway.stop();
       await nc.drain().catch(() => nc.close());

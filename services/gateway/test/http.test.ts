@@ -1,6 +1,6 @@
 /** The HTTP API of PROTOCOL.md §5 against a real `dialogs`: user calls, admin calls, health, metrics, errors. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { connectWs, freePort } from '@parley/testing';
+import { connectWs } from '@parley/testing';
 import { createUser } from '../../dialogs/test/harness.js';
 import {
   ADMIN_TOKEN,
@@ -18,7 +18,7 @@ const admin = `Bearer ${ADMIN_TOKEN}`;
 
 beforeAll(async () => {
   backend = await startBackend();
-  gw = await startGateway(backend.prefix, { MAX_BODY_CHARS: '1000', METRICS_PORT: String(await freePort()) });
+  gw = await startGateway(backend.prefix, { MAX_BODY_CHARS: '1000' });
 });
 
 afterAll(async () => {
@@ -153,7 +153,7 @@ describe('operations', () => {
     expect(await http(`${gw.url}/metrics`)).toMatchObject({ status: 404, body: { code: 'not_found' } });
     const s = await connectWs(gw.url, { token: await mintToken(830) });
     await s.request({ event: 'notifications.dialogs.count' });
-    const metrics = await http(`http://127.0.0.1:${gw.gateway.metricsPort()}/metrics`);
+    const metrics = await http(`${gw.metricsUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(metrics.body).toContain('parley_gateway_connections{kind="sockets"} 1');

@@ -1,7 +1,6 @@
 /** One-click unsubscribe (RFC 8058) against a real `dialogs`: the signed link turns e-mail off, nothing else does. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { signUnsubscribeToken, unsubscribePath } from '@parley/protocol';
-import { freePort } from '@parley/testing';
 import { createUser } from '../../dialogs/test/harness.js';
 import {
   type Backend,
@@ -18,7 +17,7 @@ let gw: StartedGateway;
 
 beforeAll(async () => {
   backend = await startBackend();
-  gw = await startGateway(backend.prefix, { MESSAGES_LOCALE: 'en', METRICS_PORT: String(await freePort()) });
+  gw = await startGateway(backend.prefix, { MESSAGES_LOCALE: 'en' });
 });
 
 afterAll(async () => {
@@ -122,7 +121,7 @@ describe('GET /api/unsubscribe/<user_id>/<token>', () => {
   });
 
   test('the routes are labelled in the HTTP metrics', async () => {
-    const text = String((await http(`http://127.0.0.1:${gw.gateway.metricsPort()}/metrics`)).body);
+    const text = String((await http(`${gw.metricsUrl}/metrics`)).body);
     expect(text).toMatch(/parley_gateway_http_requests_total\{route="unsubscribe",status="200"\}/);
     expect(text).toMatch(/parley_gateway_http_requests_total\{route="unsubscribe",status="403"\}/);
     expect(text).toMatch(/parley_gateway_http_requests_total\{route="unsubscribe.page",status="200"\}/);

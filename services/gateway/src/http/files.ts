@@ -23,7 +23,12 @@ export interface FilesDeps {
   authenticate: Authenticator;
   files: () => FileStore;
   maxUploadBytes: number;
+  /** UPLOAD_BYTES_PER_USER_PER_DAY: over it → 429 rate_limited */
+  quotaBytesPerDay: number;
 }
+
+/** the window of the per-user upload quota */
+const QUOTA_WINDOW_HOURS = 24;
 
 /** bytes file-type needs to recognise every format it knows */
 const SNIFF_BYTES = 4100;
@@ -57,7 +62,20 @@ export function filesRoutes(deps: FilesDeps): HttpRoute[] {
         if (Number(req.headers['content-length'] ?? 0) > deps.maxUploadBytes + MULTIPART_SLACK) {
           throw new ParleyError('payload_too_large');
         }
-        const stored = await receive(req, deps);
+        // the user's allowance for the day: refused before any byte is stored when it is spent, and
+        // the upload is cut (and purged) at what is left of it
+        const caller = { user_id: principal.user_id, conn_id: null };
+        const { data: usage } = await deps.rpc.request(
+          'files.usage',
+          { caller, window_hours: QUOTA_WINDOW_HOURS },
+          { requestId: request.id },
+        );
+        const left = deps.quotaBytesPerDay - usage.bytes;
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (left <= 0 || declared > left + MULTIPART_SLACK) throw quotaSpent();
+        const limit = Math.min(deps.maxUploadBytes, left);
+        const overLimit = left < deps.maxUploadBytes ? quotaSpent : tooLarge;
+        const stored = await receive(req, deps, limit, overLimit);
         try {
           const { data } = await call(
             deps.rpc,
@@ -91,13 +109,18 @@ export function filesRoutes(deps: FilesDeps): HttpRoute[] {
 }
 
 /** Parse the multipart body; store the `content` part; resolve once the whole body is read. */
-async function receive(req: IncomingMessage, deps: FilesDeps): Promise<Stored> {
+async function receive(
+  req: IncomingMessage,
+  deps: FilesDeps,
+  limit: number,
+  overLimit: () => ParleyError,
+): Promise<Stored> {
   let bb: busboy.Busboy;
   try {
     bb = busboy({
       headers: req.headers,
       defParamCharset: 'utf8',
-      limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 16, fieldSize: 4096, parts: 32 },
+      limits: { fileSize: limit, files: 1, fields: 16, fieldSize: 4096, parts: 32 },
     });
   } catch {
     throw new ParleyError('bad_request', { message: 'expected multipart/form-data' });
@@ -121,7 +144,7 @@ async function receive(req: IncomingMessage, deps: FilesDeps): Promise<Stored> {
       stream.resume();
       return;
     }
-    upload = store(stream, info.filename, deps);
+    upload = store(stream, info.filename, deps, overLimit);
     // keep reading whatever is left of the part so the body can finish (and the 413 be sent)
     upload.catch(() => stream.resume());
   });
@@ -150,9 +173,16 @@ async function receive(req: IncomingMessage, deps: FilesDeps): Promise<Stored> {
 }
 
 const missing = () => ParleyError.invalid('content', 'required');
+const tooLarge = () => new ParleyError('payload_too_large');
+const quotaSpent = () => new ParleyError('rate_limited', { message: 'daily upload quota spent' });
 const interrupted = () => new ParleyError('bad_request', { message: 'upload interrupted' });
 
-async function store(stream: Readable, rawName: string | undefined, deps: FilesDeps): Promise<Stored> {
+async function store(
+  stream: Readable,
+  rawName: string | undefined,
+  deps: FilesDeps,
+  overLimit: () => ParleyError,
+): Promise<Stored> {
   const fileName = cleanFileName(rawName);
   const key = `files/${randomBytes(16).toString('hex')}/${keySafe(fileName)}`;
   let head = Buffer.alloc(0);
@@ -168,7 +198,7 @@ async function store(stream: Readable, rawName: string | undefined, deps: FilesD
       yield chunk;
     }
     if (tooLarge || (stream as Readable & { truncated?: boolean }).truncated) {
-      throw new ParleyError('payload_too_large');
+      throw overLimit();
     }
   }
   let size: number;

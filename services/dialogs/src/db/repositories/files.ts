@@ -32,3 +32,12 @@ export async function insertFile(sql: Sql, f: Omit<FileRow, 'id'>): Promise<numb
   );
   return insertId;
 }
+
+/** bytes of the files `ownerId` recorded since `since` (a UTC DATETIME string) */
+export async function uploadedBytesSince(sql: Sql, ownerId: number, since: string): Promise<number> {
+  const row = await sql.one<{ bytes: string | number | null }>(
+    'SELECT SUM(size) AS bytes FROM files WHERE owner_id = ? AND date_created >= ?',
+    [ownerId, since],
+  );
+  return Number(row?.bytes ?? 0);
+}
