@@ -73,7 +73,13 @@ const internalRequests = {
     }),
   }),
   /** bytes the caller uploaded in the last `window_hours` (the gateway's per-user upload quota) */
-  'files.usage': z.object({ caller: callerSchema, window_hours: z.number().positive().max(24 * 366) }),
+  'files.usage': z.object({
+    caller: callerSchema,
+    window_hours: z
+      .number()
+      .positive()
+      .max(24 * 366),
+  }),
   /** look a file up by its storage key (GET /media/...) */
   'files.get': z.object({ storage_key: z.string().min(1).max(255) }),
   'admin.users.upsert': z.object({
