@@ -13,6 +13,7 @@ import type { DialogsConfig } from './config.js';
 import type { DialogsContext, Presence } from './context.js';
 import { createDataSource, ensureDatabase, migrate } from './db/data-source.js';
 import { sqlOf } from './db/sql.js';
+import { createFilesSweeper, type Sweeper } from './files/sweeper.js';
 import { buildHandlers } from './handlers/index.js';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayHooks } from './outbox/relay.js';
 
@@ -31,6 +32,8 @@ export interface DialogsService extends Service {
   readonly dataSource: DataSource | undefined;
   /** the relay of this instance while started (undefined when OUTBOX_RELAY=false) */
   readonly relay: OutboxRelay | undefined;
+  /** the unattached-files sweeper while started */
+  readonly sweeper: Sweeper | undefined;
 }
 
 export function createDialogsService(deps: DialogsDeps): DialogsService {
@@ -39,6 +42,7 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
   let ds: DataSource | undefined;
   let server: Server | undefined;
   let relay: OutboxRelay | undefined;
+  let sweeper: Sweeper | undefined;
 
   return {
     get dataSource() {
@@ -46,6 +50,9 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
     },
     get relay() {
       return relay;
+    },
+    get sweeper() {
+      return sweeper;
     },
     async start() {
       await ensureDatabase(config.MYSQL_URL);
@@ -79,9 +86,20 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         logger,
         concurrency: config.RPC_CONCURRENCY,
       });
+      sweeper = createFilesSweeper({
+        ds,
+        nc,
+        subjects,
+        logger,
+        ttlHours: config.FILES_UNATTACHED_TTL_HOURS,
+        intervalMs: config.FILES_SWEEP_INTERVAL_MS,
+      });
+      sweeper.start();
       logger.info({ prefix: config.SUBJECT_PREFIX, relay: config.OUTBOX_RELAY }, 'dialogs service started');
     },
     async stop() {
+      await sweeper?.stop();
+      sweeper = undefined;
       await server?.stop();
       server = undefined;
       await relay?.stop();
