@@ -54,6 +54,7 @@ const results = {};
     maxJsonBytes: 65536,
     limits: { generalPerMin: 1e6, newMessagePerHour: 1e6 },
     rateKey: async (r) => r.ip,
+    unlimited: () => false,
     allowedOrigins: null,
     version: 'bench',
   });

@@ -22,7 +22,7 @@ import { createTokenVerifier } from './auth/verify.js';
 import type { GatewayConfig } from './config.js';
 import { adminRoutes } from './http/admin.js';
 import { apiRoutes } from './http/api.js';
-import { rateKeyOf } from './http/auth.js';
+import { isAdmin, rateKeyOf } from './http/auth.js';
 import { clientRoutes, createClientFiles } from './http/client.js';
 import { filesRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
@@ -160,6 +160,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           newMessagePerHour: config.NEW_MESSAGE_RATE_LIMIT_PER_HOUR,
         },
         rateKey: rateKeyOf(verify),
+        unlimited: (request) => isAdmin(config.ADMIN_TOKEN, request),
         allowedOrigins: config.ALLOWED_ORIGINS,
         version: API_VERSION,
       });

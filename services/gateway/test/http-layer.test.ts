@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { createUser } from '../../dialogs/test/harness.js';
 import {
+  ADMIN_TOKEN,
   type Backend,
   http,
   mintToken,
@@ -146,5 +147,21 @@ describe('odd request targets', () => {
     const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
     expect(JSON.parse(body).code).toMatch(/^(bad_request|not_found|method_not_allowed)$/);
     expect((await http(`${gw.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('rate limits and the admin', () => {
+  test('the admin API with the valid token is not limited; a wrong token is, per address', async () => {
+    const admin = { auth: `Bearer ${ADMIN_TOKEN}` };
+    for (let i = 0; i < 8; i++) {
+      expect((await http(`${gw.url}/api/admin/dialogs?user_id=1`, admin)).status).toBe(200);
+    }
+    const wrong: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      wrong.push(
+        (await http(`${gw.url}/api/admin/dialogs`, { auth: 'Bearer wrong-token-0123456789' })).status,
+      );
+    }
+    expect(wrong.at(-1)).toBe(429);
   });
 });

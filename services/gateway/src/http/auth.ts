@@ -19,6 +19,16 @@ export function requireAdmin(adminToken: string | null, request: FastifyRequest)
   if (!given || a.length !== b.length || !timingSafeEqual(a, b)) throw new ParleyError('unauthorized');
 }
 
+/** True when the request carries the valid admin token (the admin API is not rate-limited). */
+export function isAdmin(adminToken: string | null, request: FastifyRequest): boolean {
+  try {
+    requireAdmin(adminToken, request);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Whom a request counts against for rate limits: the user of a valid token (verified locally, no
  * RPC), else the client address — so one user cannot spend another's allowance by naming them.

@@ -41,6 +41,8 @@ export interface HttpAppDeps {
   limits: HttpLimits;
   /** who a request counts against: `user:<id>` when it carries a valid token, else `ip:<addr>` */
   rateKey(request: FastifyRequest): Promise<string>;
+  /** requests no limit applies to (the admin API's valid token: the platform's own backend) */
+  unlimited(request: FastifyRequest): boolean;
   /** browser origins allowed by CORS; null: none (same-origin only) */
   allowedOrigins: string[] | null;
   version: string;
@@ -163,6 +165,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<HttpApp> {
   await app.register(rateLimit, {
     global: false,
     keyGenerator: deps.rateKey,
+    allowList: (request) => deps.unlimited(request),
     errorResponseBuilder: () => new ParleyError('rate_limited'),
   });
   await registerOpenApi(app, deps.version);
