@@ -23,8 +23,38 @@ export interface FileStore {
   list(): Promise<string[]>;
 }
 
-export async function openFileStore(nc: NatsConnection, s: Subjects): Promise<FileStore> {
-  const os: ObjectStore = await nc.jetstream().views.os(s.filesBucket, { storage: StorageType.File });
+export interface FileStoreOptions {
+  /**
+   * byte limit of the bucket (its stream's `max_bytes`; a write past it is refused, nothing old is
+   * dropped). Given: applied to an existing bucket too. Absent: the bucket is left as it is.
+   */
+  maxBytes?: number;
+}
+
+/** the object store refused a write because the bucket is at its byte limit */
+export function isBucketFull(err: unknown): boolean {
+  const api = (err as { api_error?: { err_code?: number; description?: string } } | null)?.api_error;
+  // JetStream 10077 "maximum bytes exceeded" (a stream with discard: new at max_bytes)
+  return api?.err_code === 10077 || /maximum bytes/i.test(api?.description ?? '');
+}
+
+export async function openFileStore(
+  nc: NatsConnection,
+  s: Subjects,
+  opts: FileStoreOptions = {},
+): Promise<FileStore> {
+  const os: ObjectStore = await nc.jetstream().views.os(s.filesBucket, {
+    storage: StorageType.File,
+    ...(opts.maxBytes ? { max_bytes: opts.maxBytes } : {}),
+  });
+  if (opts.maxBytes) {
+    const jsm = await nc.jetstreamManager();
+    const stream = `OBJ_${s.filesBucket}`;
+    const info = await jsm.streams.info(stream);
+    if (info.config.max_bytes !== opts.maxBytes) {
+      await jsm.streams.update(stream, { ...info.config, max_bytes: opts.maxBytes });
+    }
+  }
   return {
     async put(key, source) {
       const iterator = source[Symbol.asyncIterator]();

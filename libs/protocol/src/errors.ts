@@ -11,6 +11,13 @@ export const ERROR_CATALOGUE = {
   unauthorized: { status: 401, retryable: false, en: 'Authentication required', ru: 'Требуется авторизация' },
   forbidden: { status: 403, retryable: false, en: 'Forbidden', ru: 'Доступ запрещён' },
   not_found: { status: 404, retryable: false, en: 'Not found', ru: 'Не найдено' },
+  /** HTTP only: a known path asked with a method it does not serve (the answer carries `Allow`) */
+  method_not_allowed: {
+    status: 405,
+    retryable: false,
+    en: 'Method not allowed',
+    ru: 'Метод не поддерживается',
+  },
   payload_too_large: {
     status: 413,
     retryable: false,

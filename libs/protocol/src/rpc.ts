@@ -72,6 +72,14 @@ const internalRequests = {
       content_type: z.string().min(1).max(127),
     }),
   }),
+  /** bytes the caller uploaded in the last `window_hours` (the gateway's per-user upload quota) */
+  'files.usage': z.object({
+    caller: callerSchema,
+    window_hours: z
+      .number()
+      .positive()
+      .max(24 * 366),
+  }),
   /** look a file up by its storage key (GET /media/...) */
   'files.get': z.object({ storage_key: z.string().min(1).max(255) }),
   'admin.users.upsert': z.object({
@@ -129,6 +137,7 @@ export interface RpcResponses extends ClientAnswers {
   'dialogs.new_message': MessageDto;
   'files.create': FileDto;
   'files.get': FileDto & { owner_id: number };
+  'files.usage': { bytes: number };
   'admin.users.upsert': UserRecordDto;
   'admin.dialogs.create': DialogDto;
   'admin.dialogs.list': DialogDto[];

@@ -14,6 +14,7 @@ import type { DialogsContext, Presence } from './context.js';
 import { createDataSource, ensureDatabase, migrate } from './db/data-source.js';
 import { sqlOf } from './db/sql.js';
 import { type OnFatal, reportSchemaMissing, schemaMissing } from './fatal.js';
+import { createFilesSweeper, type Sweeper } from './files/sweeper.js';
 import { buildHandlers } from './handlers/index.js';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayHooks } from './outbox/relay.js';
 
@@ -34,6 +35,8 @@ export interface DialogsService extends Service {
   readonly dataSource: DataSource | undefined;
   /** the relay of this instance while started (undefined when OUTBOX_RELAY=false) */
   readonly relay: OutboxRelay | undefined;
+  /** the unattached-files sweeper while started */
+  readonly sweeper: Sweeper | undefined;
 }
 
 export function createDialogsService(deps: DialogsDeps): DialogsService {
@@ -46,6 +49,7 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
     const reason = schemaMissing(err);
     if (reason) deps.onFatal?.(reason, err);
   };
+  let sweeper: Sweeper | undefined;
 
   return {
     get dataSource() {
@@ -53,6 +57,9 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
     },
     get relay() {
       return relay;
+    },
+    get sweeper() {
+      return sweeper;
     },
     async start() {
       await ensureDatabase(config.MYSQL_URL);
@@ -87,9 +94,20 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         logger,
         concurrency: config.RPC_CONCURRENCY,
       });
+      sweeper = createFilesSweeper({
+        ds,
+        nc,
+        subjects,
+        logger,
+        ttlHours: config.FILES_UNATTACHED_TTL_HOURS,
+        intervalMs: config.FILES_SWEEP_INTERVAL_MS,
+      });
+      sweeper.start();
       logger.info({ prefix: config.SUBJECT_PREFIX, relay: config.OUTBOX_RELAY }, 'dialogs service started');
     },
     async stop() {
+      await sweeper?.stop();
+      sweeper = undefined;
       await server?.stop();
       server = undefined;
       await relay?.stop();

@@ -38,6 +38,16 @@ export const dialogsConfigSpec = {
     default: '64',
     parse: parsers.int(1, 10_000),
   },
+  FILES_UNATTACHED_TTL_HOURS: {
+    doc: 'uploads no message carries are deleted (row and bytes) this many hours after upload',
+    default: '24',
+    parse: parsers.number(0.0001, 24 * 366),
+  },
+  FILES_SWEEP_INTERVAL_MS: {
+    doc: 'how often this instance looks for expired unattached uploads, ms (0 = never)',
+    default: '600000',
+    parse: parsers.int(0, 86_400_000),
+  },
 } as const;
 
 export type DialogsConfig = ConfigOf<typeof dialogsConfigSpec>;

@@ -1,9 +1,10 @@
 /**
- * The gateway: one HTTP server for the WebSocket upgrade (/ws/) and the HTTP API (PROTOCOL.md §1,
- * §2, §5). It talks to `dialogs` only through NATS requests. Nothing happens at construction;
- * start() opens the stores, starts presence and listens; stop() drains gracefully.
+ * The gateway: one HTTP server (fastify) for the WebSocket upgrade (/ws/) and the HTTP API
+ * (PROTOCOL.md §1, §2, §5); Prometheus metrics on the internal METRICS_PORT only. It talks to
+ * `dialogs` only through NATS requests. Nothing happens at construction; start() builds the HTTP
+ * app, opens the stores, starts presence and listens; stop() drains gracefully.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createRpcClient,
@@ -14,16 +15,19 @@ import {
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { subjects as makeSubjects } from '@parley/protocol';
+import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
+import type { FastifyInstance } from 'fastify';
 import { createAuthenticator } from './auth/authenticate.js';
 import { createTokenVerifier } from './auth/verify.js';
 import type { GatewayConfig } from './config.js';
 import { adminRoutes } from './http/admin.js';
 import { apiRoutes } from './http/api.js';
+import { isAdmin, rateKeyOf } from './http/auth.js';
 import { clientRoutes, createClientFiles } from './http/client.js';
 import { filesRoutes } from './http/files.js';
 import { healthRoutes } from './http/health.js';
 import { mediaRoutes } from './http/media.js';
-import { createRouter } from './http/router.js';
+import { createHttpApp } from './http/server.js';
 import { unsubscribeRoutes } from './http/unsubscribe.js';
 import { createMetrics } from './metrics.js';
 import { createHub } from './ws/hub.js';
@@ -36,7 +40,18 @@ export interface GatewayDeps {
   logger: Logger;
 }
 
-export type Gateway = Service & { server: Server; port(): number };
+export type Gateway = Service & {
+  /** the HTTP server (after start()) */
+  readonly server: Server;
+  port(): number;
+  /** the internal metrics port while started (null when METRICS_PORT is 0) */
+  metricsPort(): number | null;
+  /** the HTTP routes registered (after start()), to check the OpenAPI document against */
+  httpRoutes(): Array<{ method: string; url: string }>;
+};
+
+/** the version of the HTTP API in its OpenAPI document */
+const API_VERSION = '1.0.0';
 
 /** how long stop() waits for HTTP requests in flight before cutting them */
 const HTTP_GRACE_MS = 10_000;
@@ -47,7 +62,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const subjects = makeSubjects(config.SUBJECT_PREFIX);
   const rpc = createRpcClient(nc, subjects, { timeoutMs: config.REQUEST_TIMEOUT_MS });
   const metrics = createMetrics();
-  const authenticate = createAuthenticator(createTokenVerifier(config.JWT_SECRET), rpc);
+  const verify = createTokenVerifier(config.JWT_SECRET);
+  const authenticate = createAuthenticator(verify, rpc);
   const locale = config.MESSAGES_LOCALE;
   const maxJsonBytes = config.MAX_BODY_CHARS * 4 + 4096;
 
@@ -92,65 +108,91 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return fileStore;
   };
   const clientFiles = createClientFiles();
-  const router = createRouter({
-    logger,
-    metrics,
-    locale,
-    routes: [
-      ...healthRoutes({
-        nc,
-        rpc,
-        registry: metrics.registry,
-        probeTimeoutMs: Math.min(1_000, config.REQUEST_TIMEOUT_MS),
-      }),
-      ...filesRoutes({ rpc, authenticate, files, maxUploadBytes: config.MAX_UPLOAD_BYTES }),
-      ...mediaRoutes({ rpc, files }),
-      ...apiRoutes({ rpc, authenticate, maxJsonBytes }),
-      ...adminRoutes({ rpc, adminToken: config.ADMIN_TOKEN, maxJsonBytes }),
-      ...unsubscribeRoutes({ rpc, secret: config.JWT_SECRET, locale }),
-      ...clientRoutes(clientFiles),
-    ],
-  });
-  const server = createServer(router);
-  server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  const routes = [
+    ...healthRoutes({ nc, rpc, probeTimeoutMs: Math.min(1_000, config.REQUEST_TIMEOUT_MS) }),
+    ...filesRoutes({
+      rpc,
+      authenticate,
+      files,
+      maxUploadBytes: config.MAX_UPLOAD_BYTES,
+      quotaBytesPerDay: config.UPLOAD_BYTES_PER_USER_PER_DAY,
+    }),
+    ...mediaRoutes({ rpc, files }),
+    ...apiRoutes({ rpc, authenticate }),
+    ...adminRoutes({ rpc, adminToken: config.ADMIN_TOKEN }),
+    ...unsubscribeRoutes({ rpc, secret: config.JWT_SECRET, locale }),
+    ...clientRoutes(clientFiles),
+  ];
+  let http: FastifyInstance | undefined;
+  let registered: Array<{ method: string; url: string }> = [];
+  let metricsEndpoint: MetricsEndpoint | null = null;
+  const server = (): Server => {
+    if (!http) throw new Error('gateway is not started');
+    return http.server;
+  };
 
   return {
-    server,
+    get server() {
+      return server();
+    },
     port() {
-      const addr = server.address() as AddressInfo | null;
+      const addr = http?.server.address() as AddressInfo | null | undefined;
       if (!addr) throw new Error('gateway is not listening');
       return addr.port;
     },
+    metricsPort: () => metricsEndpoint?.port ?? null,
+    httpRoutes: () => [...registered],
     async start() {
       await clientFiles.load();
-      fileStore = await openFileStore(nc, subjects);
+      fileStore = await openFileStore(nc, subjects, { maxBytes: config.FILES_BUCKET_MAX_BYTES });
       await presence.start();
       if (!config.ALLOWED_ORIGINS) {
         logger.warn('ALLOWED_ORIGINS is not set: WebSocket connections are accepted from any origin');
       }
+      const built = await createHttpApp({
+        routes,
+        logger,
+        metrics,
+        locale,
+        maxJsonBytes,
+        limits: {
+          generalPerMin: config.HTTP_RATE_LIMIT_PER_MIN,
+          newMessagePerHour: config.NEW_MESSAGE_RATE_LIMIT_PER_HOUR,
+        },
+        rateKey: rateKeyOf(verify),
+        unlimited: (request) => isAdmin(config.ADMIN_TOKEN, request),
+        allowedOrigins: config.ALLOWED_ORIGINS,
+        version: API_VERSION,
+      });
+      http = built.app;
+      registered = built.registered;
+      // the WebSocket upgrade stays on the same port, authenticated by the ws layer
+      http.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
+      await http.ready();
+      const listening = http.server;
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.PORT, () => {
-          server.off('error', reject);
+        listening.once('error', reject);
+        // like node's default: every interface (IPv6 and IPv4 where available)
+        listening.listen(config.PORT, () => {
+          listening.off('error', reject);
           resolve();
         });
       });
-      logger.info({ port: (server.address() as AddressInfo).port }, 'gateway listening');
+      metricsEndpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger);
+      logger.info({ port: this.port() }, 'gateway listening');
     },
     async stop() {
-      const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const app = http;
+      const httpClosed = app ? app.close() : Promise.resolve();
       await ws.stop();
       await hub.stop();
       await presence.stop();
-      const timer = setTimeout(() => server.closeAllConnections(), HTTP_GRACE_MS);
+      const timer = setTimeout(() => app?.server.closeAllConnections(), HTTP_GRACE_MS);
       timer.unref();
       await httpClosed;
       clearTimeout(timer);
+      await metricsEndpoint?.close();
+      metricsEndpoint = null;
       logger.info('gateway stopped');
     },
   };

@@ -32,6 +32,31 @@ export const gatewayConfigSpec = {
     }),
   },
   PUBLIC_URL: urlVars.PUBLIC_URL,
+  METRICS_PORT: {
+    doc: 'internal port of the Prometheus /metrics endpoint (never the public PORT); 0 = off',
+    default: '0',
+    parse: parsers.int(0, 65_535),
+  },
+  HTTP_RATE_LIMIT_PER_MIN: {
+    doc: 'HTTP requests per minute on each route, per user (per address when anonymous); over it: 429',
+    default: '600',
+    parse: parsers.int(1, 10_000_000),
+  },
+  NEW_MESSAGE_RATE_LIMIT_PER_HOUR: {
+    doc: 'POST /api/dialogs/new-message/ calls per user per hour (each may e-mail support); over it: 429',
+    default: '20',
+    parse: parsers.int(1, 1_000_000),
+  },
+  FILES_BUCKET_MAX_BYTES: {
+    doc: 'byte limit of the files object store (max_bytes); a full store refuses uploads (503)',
+    default: String(10 * 1024 * 1024 * 1024),
+    parse: parsers.int(1024, Number.MAX_SAFE_INTEGER),
+  },
+  UPLOAD_BYTES_PER_USER_PER_DAY: {
+    doc: 'bytes a user may upload in 24 hours (rolling); over it: 429 rate_limited, checked before storing',
+    default: String(200 * 1024 * 1024),
+    parse: parsers.int(1, Number.MAX_SAFE_INTEGER),
+  },
   MAX_UPLOAD_BYTES: {
     doc: 'largest accepted upload, in bytes (over it: 413)',
     default: String(10 * 1024 * 1024),
@@ -40,7 +65,7 @@ export const gatewayConfigSpec = {
   /** also caps HTTP JSON bodies: 4 bytes per character plus 4 KiB */
   MAX_BODY_CHARS: limitVars.MAX_BODY_CHARS,
   ALLOWED_ORIGINS: {
-    doc: 'comma list of browser origins allowed to open a WebSocket; unset: any origin',
+    doc: 'comma list of browser origins allowed to open a WebSocket and, by CORS, to call the HTTP API; unset: any origin (WebSocket), none (CORS)',
     default: '-',
     parse: parsers.optional(parsers.list),
   },

@@ -50,6 +50,8 @@ test.each([
   expect(res.headers.get('content-security-policy')).toBeNull();
 });
 
-test('only GET serves the page', async () => {
-  expect((await http(`${gw.url}/`, { method: 'POST', json: {} })).status).toBe(404);
+test('only GET (and HEAD) serves the page: another method → 405 with Allow', async () => {
+  const res = await http(`${gw.url}/`, { method: 'POST', json: {} });
+  expect(res).toMatchObject({ status: 405, body: { code: 'method_not_allowed' } });
+  expect(res.headers.get('allow')).toBe('GET, HEAD');
 });

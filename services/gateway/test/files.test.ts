@@ -135,3 +135,42 @@ test('attaching: one’s own file works; a file uploaded by another user → for
   expect(refused).toMatchObject({ exception: true, error: { code: 'forbidden' } });
   await s.close();
 });
+
+test('a files bucket at FILES_BUCKET_MAX_BYTES refuses the upload (503 unavailable), keeps what it had', async () => {
+  const small = await startBackend();
+  const gw = await startGateway(small.prefix, { FILES_BUCKET_MAX_BYTES: '300000' });
+  try {
+    await createUser(small.dialogs.rpc, 703);
+    const token = await mintToken(703);
+    const first = await upload(gw, token, form(randomBytes(200_000), 'one.bin'));
+    expect(first.status).toBe(201);
+    const second = await upload(gw, token, form(randomBytes(200_000), 'two.bin'));
+    expect(second).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+    const names = await (await openFileStore(gw.nc, subjects(small.prefix))).list();
+    expect(names).toHaveLength(1);
+    const again = await fetch(`${gw.url}${first.body.content}`);
+    expect((await again.arrayBuffer()).byteLength).toBe(200_000);
+  } finally {
+    await gw.stop();
+    await small.stop();
+  }
+});
+
+test('UPLOAD_BYTES_PER_USER_PER_DAY: past the day’s allowance → 429 rate_limited before storing; others unaffected', async () => {
+  const gw = await startGateway(backend.prefix, { UPLOAD_BYTES_PER_USER_PER_DAY: '300000' });
+  try {
+    await createUser(backend.dialogs.rpc, 704);
+    await createUser(backend.dialogs.rpc, 705);
+    const [heavy, light] = [await mintToken(704), await mintToken(705)];
+    expect((await upload(gw, heavy, form(randomBytes(200_000), 'a.bin'))).status).toBe(201);
+    const before = await storedNames();
+    const refused = await upload(gw, heavy, form(randomBytes(200_000), 'b.bin'));
+    expect(refused).toMatchObject({ status: 429, body: { code: 'rate_limited' } });
+    expect(await storedNames()).toEqual(before);
+    // what is left of the allowance still takes a small file; another user has their own
+    expect((await upload(gw, heavy, form(randomBytes(50_000), 'c.bin'))).status).toBe(201);
+    expect((await upload(gw, light, form(randomBytes(200_000), 'd.bin'))).status).toBe(201);
+  } finally {
+    await gw.stop();
+  }
+});

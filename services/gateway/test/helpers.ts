@@ -2,12 +2,13 @@
  * Gateway test helpers: start a gateway (its own NATS connection) on a test prefix next to a real
  * `dialogs` (services/dialogs/test/harness.ts), mint tokens, call the HTTP API.
  */
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { connectBus, createPresenceView, type NatsConnection, type PresenceView } from '@parley/bus';
 import { parseConfig } from '@parley/config';
 import { createLogger, type Logger, silentLogger } from '@parley/logger';
 import { subjects } from '@parley/protocol';
-import { natsUrl, randomPrefix } from '@parley/testing';
+import { freePort, natsUrl, randomPrefix } from '@parley/testing';
 import { SignJWT } from 'jose';
 import { type StartDialogsOptions, type StartedDialogs, startDialogs } from '../../dialogs/test/harness.js';
 import { createGateway, type Gateway } from '../src/app.js';
@@ -71,6 +72,8 @@ export interface StartedGateway {
   config: GatewayConfig;
   /** http://127.0.0.1:<port> */
   url: string;
+  /** http://127.0.0.1:<METRICS_PORT> (internal: GET /metrics) */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -87,6 +90,7 @@ export async function startGateway(
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
     REQUEST_TIMEOUT_MS: '3000',
+    METRICS_PORT: String(await freePort()),
     ...PRESENCE_ENV,
     ...env,
   });
@@ -98,6 +102,7 @@ export async function startGateway(
     nc,
     config,
     url: `http://127.0.0.1:${gateway.port()}`,
+    metricsUrl: `http://127.0.0.1:${gateway.metricsPort()}`,
     async stop() {
       await gateway.stop();
       await nc.drain().catch(() => nc.close());
@@ -164,4 +169,25 @@ export async function http(
     // not JSON
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** one raw request over TCP; resolves with what came back before the server closed or `ms` passed */
+export function rawRequest(port: number, text: string | Buffer, ms = 5_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let out = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(out);
+    };
+    const timer = setTimeout(done, ms);
+    socket.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    socket.on('end', done);
+    socket.on('close', done);
+    socket.on('error', done);
+    socket.write(text);
+  });
 }

@@ -147,12 +147,13 @@ describe('admin API', () => {
 });
 
 describe('operations', () => {
-  test('healthz, readyz, metrics of this gateway only', async () => {
+  test('healthz, readyz; metrics of this gateway only, on the internal METRICS_PORT, not the public one', async () => {
     expect(await http(`${gw.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(await http(`${gw.url}/readyz`)).toMatchObject({ status: 200, body: { status: 'ready' } });
+    expect(await http(`${gw.url}/metrics`)).toMatchObject({ status: 404, body: { code: 'not_found' } });
     const s = await connectWs(gw.url, { token: await mintToken(830) });
     await s.request({ event: 'notifications.dialogs.count' });
-    const metrics = await http(`${gw.url}/metrics`);
+    const metrics = await http(`${gw.metricsUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(metrics.body).toContain('parley_gateway_connections{kind="sockets"} 1');

@@ -28,7 +28,7 @@ afterAll(async () => {
 const rawSocket = (s: TestSocket) => (s.ws as unknown as { _socket: Socket })._socket;
 
 async function metric(name: string, labels: string, on: StartedGateway = gw): Promise<number> {
-  const text = await (await fetch(`${on.url}/metrics`)).text();
+  const text = await (await fetch(`${on.metricsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   return line ? Number(line.split(' ').pop()) : 0;
 }

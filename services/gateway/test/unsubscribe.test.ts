@@ -121,7 +121,7 @@ describe('GET /api/unsubscribe/<user_id>/<token>', () => {
   });
 
   test('the routes are labelled in the HTTP metrics', async () => {
-    const text = String((await http(`${gw.url}/metrics`)).body);
+    const text = String((await http(`${gw.metricsUrl}/metrics`)).body);
     expect(text).toMatch(/parley_gateway_http_requests_total\{route="unsubscribe",status="200"\}/);
     expect(text).toMatch(/parley_gateway_http_requests_total\{route="unsubscribe",status="403"\}/);
     expect(text).toMatch(/parley_gateway_http_requests_total\{route="unsubscribe.page",status="200"\}/);

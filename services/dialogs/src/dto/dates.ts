@@ -12,6 +12,11 @@ export function nowUtc(): string {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${frac}`;
 }
 
+/** `ms` milliseconds ago, in UTC, as DATETIME(6) wants it (millisecond precision). */
+export function utcAgo(ms: number): string {
+  return `${new Date(Date.now() - ms).toISOString().slice(0, 23).replace('T', ' ')}000`;
+}
+
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 
 function offsetMinutes(utcMs: number, timeZone: string): number {

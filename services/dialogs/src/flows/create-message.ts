@@ -11,7 +11,7 @@ import { type Caller, type MessageCreatedEvent, type MessageDto, ParleyError } f
 import type { DialogsContext } from '../context.js';
 import type { MessageRow } from '../db/entities/message.js';
 import { recordMessage } from '../db/repositories/dialogs.js';
-import { findFile } from '../db/repositories/files.js';
+import { lockFileForAttach } from '../db/repositories/files.js';
 import { findByClientId, findMessage, insertMessage } from '../db/repositories/messages.js';
 import { appendEvent } from '../db/repositories/outbox.js';
 import { bumpTeamUnreadDialogs, bumpUnreadDialogs } from '../db/repositories/users.js';
@@ -80,7 +80,8 @@ async function createInTx(
   const body = normalizeBody(input.body, ctx.config.MAX_BODY_CHARS);
   const known: Required<KnownRows> = { users: new Map(), files: new Map(), messages: new Map() };
   if (input.file_id !== null) {
-    const file = await findFile(sql, input.file_id);
+    // locked: the unattached-files sweeper cannot delete it while this message attaches it
+    const file = await lockFileForAttach(sql, input.file_id);
     if (!file) throw new ParleyError('not_found', { field: 'file_id' });
     if (file.owner_id !== authorId) throw new ParleyError('forbidden', { field: 'file_id' });
     known.files.set(file.id, file);

@@ -9,6 +9,7 @@ import { dialogsCount } from './dialogs-count.js';
 import { dialogsLoad } from './dialogs-load.js';
 import { filesCreate } from './files-create.js';
 import { filesGet } from './files-get.js';
+import { filesUsage } from './files-usage.js';
 import { messagesCount } from './messages-count.js';
 import { messagesCreate } from './messages-create.js';
 import { messagesLoad } from './messages-load.js';
@@ -38,6 +39,7 @@ export function buildHandlers(ctx: DialogsContext): DialogsHandlers & HandlerTab
     'dialogs.new_message': newMessage(ctx),
     'files.create': filesCreate(ctx),
     'files.get': filesGet(ctx),
+    'files.usage': filesUsage(ctx),
     'admin.users.upsert': adminUsersUpsert(ctx),
     'admin.dialogs.create': adminDialogsCreate(ctx),
     'admin.dialogs.list': adminDialogsList(ctx),

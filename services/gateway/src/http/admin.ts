@@ -1,48 +1,79 @@
 /** The admin API, `Authorization: Bearer <ADMIN_TOKEN>` (PROTOCOL.md §5). */
 import type { RpcClient } from '@parley/bus';
-import { requireAdmin } from './auth.js';
+import { rpcRequests } from '@parley/protocol';
+import { ADMIN_SECURITY, requireAdmin } from './auth.js';
+import { jsonObject } from './body.js';
 import { call } from './call.js';
-import { type Route, readJson } from './router.js';
+import { errors, jsonSchemaOf, object } from './openapi.js';
+import type { HttpRoute } from './route.js';
 
 export interface AdminDeps {
   rpc: RpcClient;
   adminToken: string | null;
-  maxJsonBytes: number;
 }
 
-export function adminRoutes(deps: AdminDeps): Route[] {
+const adminErrors = errors(400, 401, 403, 413, 429, 503);
+
+export function adminRoutes(deps: AdminDeps): HttpRoute[] {
   return [
     {
       method: 'PUT',
-      path: /^\/api\/admin\/users\/([^/]+)\/?$/,
+      url: '/api/admin/users/:id',
       name: 'admin.users.upsert',
-      async handle({ req, params, requestId }) {
-        requireAdmin(deps.adminToken, req);
-        const body = await readJson(req, deps.maxJsonBytes);
-        const { data } = await call(deps.rpc, 'admin.users.upsert', { ...body, id: params[0] }, requestId);
-        return { status: 200, body: data };
+      schema: {
+        summary: 'Create or update a user',
+        tags: ['admin'],
+        security: ADMIN_SECURITY,
+        params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+        body: jsonSchemaOf(rpcRequests['admin.users.upsert'].omit({ id: true })),
+        response: { 200: object('User record'), ...adminErrors },
+      },
+      async handle(request) {
+        requireAdmin(deps.adminToken, request);
+        const body = jsonObject(request.body);
+        const { id } = request.params as { id: string };
+        const { data } = await call(deps.rpc, 'admin.users.upsert', { ...body, id }, request.id);
+        return data;
       },
     },
     {
       method: 'POST',
-      path: /^\/api\/admin\/dialogs\/?$/,
+      url: '/api/admin/dialogs',
       name: 'admin.dialogs.create',
-      async handle({ req, requestId }) {
-        requireAdmin(deps.adminToken, req);
-        const body = await readJson(req, deps.maxJsonBytes);
-        const { data } = await call(deps.rpc, 'admin.dialogs.create', body, requestId);
-        return { status: 201, body: data };
+      schema: {
+        summary: 'Create a dialog of the given users',
+        tags: ['admin'],
+        security: ADMIN_SECURITY,
+        body: jsonSchemaOf(rpcRequests['admin.dialogs.create']),
+        response: { 201: object('Dialog'), ...adminErrors },
+      },
+      async handle(request, reply) {
+        requireAdmin(deps.adminToken, request);
+        const body = jsonObject(request.body);
+        const { data } = await call(deps.rpc, 'admin.dialogs.create', body, request.id);
+        return reply.code(201).send(data);
       },
     },
     {
       method: 'GET',
-      path: /^\/api\/admin\/dialogs\/?$/,
+      url: '/api/admin/dialogs',
       name: 'admin.dialogs.list',
-      async handle({ req, url, requestId }) {
-        requireAdmin(deps.adminToken, req);
-        const userId = url.searchParams.get('user_id');
-        const { data } = await call(deps.rpc, 'admin.dialogs.list', { user_id: userId || null }, requestId);
-        return { status: 200, body: data };
+      schema: {
+        summary: 'Dialogs of a user',
+        tags: ['admin'],
+        security: ADMIN_SECURITY,
+        querystring: { type: 'object', properties: { user_id: { type: 'string' } } },
+        response: {
+          200: { description: 'Dialogs', type: 'array', items: { type: 'object' } },
+          ...adminErrors,
+        },
+      },
+      async handle(request) {
+        requireAdmin(deps.adminToken, request);
+        const userId = (request.query as Record<string, unknown>).user_id;
+        const input = { user_id: typeof userId === 'string' && userId ? userId : null };
+        const { data } = await call(deps.rpc, 'admin.dialogs.list', input, request.id);
+        return data;
       },
     },
   ];

@@ -5,7 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ParleyError } from '@parley/protocol';
-import type { Route } from './router.js';
+import type { FastifyRequest } from 'fastify';
+import { errors } from './openapi.js';
+import type { HttpRoute } from './route.js';
 
 /** `public/` of the package: one level above both `src/http` (jest) and `dist/http` (run time) */
 export const PUBLIC_DIR = new URL('../../public/', import.meta.url);
@@ -40,25 +42,45 @@ export function createClientFiles(dir: URL = PUBLIC_DIR): ClientFiles {
   };
 }
 
-export function clientRoutes(files: ClientFiles): Route[] {
+export function clientRoutes(files: ClientFiles): HttpRoute[] {
   const serve =
-    (pick: (params: string[]) => string): Route['handle'] =>
-    async ({ res, params }) => {
-      const file = files.get(pick(params));
+    (pick: (request: FastifyRequest) => string): HttpRoute['handle'] =>
+    async (request, reply) => {
+      // `/app/app.js/` is not a file (the router ignores trailing slashes for the API paths)
+      const path = request.url.split('?')[0] ?? '';
+      const file = path.length > 1 && path.endsWith('/') ? undefined : files.get(pick(request));
       if (!file) throw new ParleyError('not_found');
-      res.writeHead(200, {
-        'content-type': file.type,
-        'content-length': file.body.length,
-        'content-security-policy': CLIENT_CSP,
-        'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer',
-        'cache-control': 'no-cache',
-      });
-      res.end(file.body);
-      return undefined;
+      return reply
+        .headers({
+          'content-type': file.type,
+          'content-security-policy': CLIENT_CSP,
+          'referrer-policy': 'no-referrer',
+          'cache-control': 'no-cache',
+        })
+        .send(file.body);
     };
+  const schema = (summary: string) => ({
+    summary,
+    tags: ['client'],
+    response: { 200: { description: 'the file' }, ...errors(404) },
+  });
   return [
-    { method: 'GET', path: /^\/$/, name: 'client', handle: serve(() => 'index.html') },
-    { method: 'GET', path: /^\/app\/([\w.-]+)$/, name: 'client.file', handle: serve((p) => p[0] ?? '') },
+    {
+      method: 'GET',
+      url: '/',
+      name: 'client',
+      schema: schema('The browser client'),
+      handle: serve(() => 'index.html'),
+    },
+    {
+      method: 'GET',
+      url: '/app/:file',
+      name: 'client.file',
+      schema: {
+        ...schema('A file of the browser client (a fixed allow-list)'),
+        params: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] },
+      },
+      handle: serve((request) => (request.params as { file?: string }).file ?? ''),
+    },
   ];
 }

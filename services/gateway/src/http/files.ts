@@ -1,27 +1,34 @@
 /**
- * POST /api/files/: the multipart field `content` is streamed (busboy) into the NATS object store
- * while its first bytes are kept to sniff the content type (file-type; valid UTF-8 text →
- * text/plain; else application/octet-stream). Over MAX_UPLOAD_BYTES → 413 and the partial object is
- * purged. The metadata goes to `dialogs` (`files.create`) → 201 File.
+ * POST /api/files/: the multipart field `content` is streamed (busboy, inside a fastify route that
+ * leaves the body unread) into the NATS object store while its first bytes are kept to sniff the
+ * content type (file-type; valid UTF-8 text → text/plain; else application/octet-stream). Over
+ * MAX_UPLOAD_BYTES → 413; a client that goes away mid-body ends the upload at once; either way the
+ * chunks stored so far are purged. The metadata goes to `dialogs` (`files.create`) → 201 File.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { FileStore, RpcClient } from '@parley/bus';
+import { type FileStore, isBucketFull, type RpcClient } from '@parley/bus';
 import { ParleyError } from '@parley/protocol';
 import busboy from 'busboy';
 import { fileTypeFromBuffer } from 'file-type';
 import type { Authenticator } from '../auth/authenticate.js';
-import { requireUser } from './auth.js';
+import { requireUser, USER_SECURITY } from './auth.js';
 import { call } from './call.js';
-import type { Route } from './router.js';
+import { errors, object } from './openapi.js';
+import type { HttpRoute } from './route.js';
 
 export interface FilesDeps {
   rpc: RpcClient;
   authenticate: Authenticator;
   files: () => FileStore;
   maxUploadBytes: number;
+  /** UPLOAD_BYTES_PER_USER_PER_DAY: over it → 429 rate_limited */
+  quotaBytesPerDay: number;
 }
+
+/** the window of the per-user upload quota */
+const QUOTA_WINDOW_HOURS = 24;
 
 /** bytes file-type needs to recognise every format it knows */
 const SNIFF_BYTES = 4100;
@@ -35,18 +42,40 @@ interface Stored {
   contentType: string;
 }
 
-export function filesRoutes(deps: FilesDeps): Route[] {
+export function filesRoutes(deps: FilesDeps): HttpRoute[] {
   return [
     {
       method: 'POST',
-      path: /^\/api\/files\/?$/,
+      url: '/api/files/',
       name: 'files.upload',
-      async handle({ req, requestId, log }) {
-        const principal = await requireUser(deps.authenticate, req, requestId);
+      streamBody: true,
+      schema: {
+        summary: 'Upload a file (multipart field `content`), streamed into the object store',
+        tags: ['files'],
+        security: USER_SECURITY,
+        consumes: ['multipart/form-data'],
+        response: { 201: object('File'), ...errors(400, 401, 413, 429, 503) },
+      },
+      async handle(request, reply) {
+        const principal = await requireUser(deps.authenticate, request);
+        const req = request.raw;
         if (Number(req.headers['content-length'] ?? 0) > deps.maxUploadBytes + MULTIPART_SLACK) {
           throw new ParleyError('payload_too_large');
         }
-        const stored = await receive(req, deps);
+        // the user's allowance for the day: refused before any byte is stored when it is spent, and
+        // the upload is cut (and purged) at what is left of it
+        const caller = { user_id: principal.user_id, conn_id: null };
+        const { data: usage } = await deps.rpc.request(
+          'files.usage',
+          { caller, window_hours: QUOTA_WINDOW_HOURS },
+          { requestId: request.id },
+        );
+        const left = deps.quotaBytesPerDay - usage.bytes;
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (left <= 0 || declared > left + MULTIPART_SLACK) throw quotaSpent();
+        const limit = Math.min(deps.maxUploadBytes, left);
+        const overLimit = left < deps.maxUploadBytes ? quotaSpent : tooLarge;
+        const stored = await receive(req, deps, limit, overLimit);
         try {
           const { data } = await call(
             deps.rpc,
@@ -60,10 +89,13 @@ export function filesRoutes(deps: FilesDeps): Route[] {
                 content_type: stored.contentType,
               },
             },
-            requestId,
+            request.id,
           );
-          log.info({ file_id: data.id, size: stored.size, content_type: stored.contentType }, 'file stored');
-          return { status: 201, body: data };
+          request.log.info(
+            { file_id: data.id, size: stored.size, content_type: stored.contentType },
+            'file stored',
+          );
+          return reply.code(201).send(data);
         } catch (err) {
           await deps
             .files()
@@ -77,13 +109,18 @@ export function filesRoutes(deps: FilesDeps): Route[] {
 }
 
 /** Parse the multipart body; store the `content` part; resolve once the whole body is read. */
-async function receive(req: IncomingMessage, deps: FilesDeps): Promise<Stored> {
+async function receive(
+  req: IncomingMessage,
+  deps: FilesDeps,
+  limit: number,
+  overLimit: () => ParleyError,
+): Promise<Stored> {
   let bb: busboy.Busboy;
   try {
     bb = busboy({
       headers: req.headers,
       defParamCharset: 'utf8',
-      limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 16, fieldSize: 4096, parts: 32 },
+      limits: { fileSize: limit, files: 1, fields: 16, fieldSize: 4096, parts: 32 },
     });
   } catch {
     throw new ParleyError('bad_request', { message: 'expected multipart/form-data' });
@@ -92,14 +129,22 @@ async function receive(req: IncomingMessage, deps: FilesDeps): Promise<Stored> {
   const finished = new Promise<void>((resolve, reject) => {
     bb.on('close', resolve);
     bb.on('error', () => reject(new ParleyError('bad_request', { message: 'malformed multipart body' })));
-    req.on('error', () => reject(new ParleyError('bad_request', { message: 'upload interrupted' })));
+    req.on('error', () => reject(interrupted()));
+    // the client went away mid-body: busboy would wait for the rest forever; end the part now so
+    // the store sees the error and purges the chunks it wrote
+    req.on('close', () => {
+      if (!req.complete) {
+        reject(interrupted());
+        bb.destroy(interrupted());
+      }
+    });
   });
   bb.on('file', (name, stream, info) => {
     if (name !== 'content' || upload) {
       stream.resume();
       return;
     }
-    upload = store(stream, info.filename, deps);
+    upload = store(stream, info.filename, deps, overLimit);
     // keep reading whatever is left of the part so the body can finish (and the 413 be sent)
     upload.catch(() => stream.resume());
   });
@@ -128,8 +173,16 @@ async function receive(req: IncomingMessage, deps: FilesDeps): Promise<Stored> {
 }
 
 const missing = () => ParleyError.invalid('content', 'required');
+const tooLarge = () => new ParleyError('payload_too_large');
+const quotaSpent = () => new ParleyError('rate_limited', { message: 'daily upload quota spent' });
+const interrupted = () => new ParleyError('bad_request', { message: 'upload interrupted' });
 
-async function store(stream: Readable, rawName: string | undefined, deps: FilesDeps): Promise<Stored> {
+async function store(
+  stream: Readable,
+  rawName: string | undefined,
+  deps: FilesDeps,
+  overLimit: () => ParleyError,
+): Promise<Stored> {
   const fileName = cleanFileName(rawName);
   const key = `files/${randomBytes(16).toString('hex')}/${keySafe(fileName)}`;
   let head = Buffer.alloc(0);
@@ -145,10 +198,17 @@ async function store(stream: Readable, rawName: string | undefined, deps: FilesD
       yield chunk;
     }
     if (tooLarge || (stream as Readable & { truncated?: boolean }).truncated) {
-      throw new ParleyError('payload_too_large');
+      throw overLimit();
     }
   }
-  const { size } = await deps.files().put(key, bytes());
+  let size: number;
+  try {
+    ({ size } = await deps.files().put(key, bytes()));
+  } catch (err) {
+    // the bucket is at FILES_BUCKET_MAX_BYTES: nothing was kept, the client may try later
+    if (isBucketFull(err)) throw new ParleyError('unavailable');
+    throw err;
+  }
   return { key, size, fileName, contentType: await sniff(head) };
 }
 

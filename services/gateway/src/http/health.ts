@@ -1,47 +1,53 @@
 /**
- * GET /healthz (the process answers), GET /readyz (NATS connected and `dialogs` answering),
- * GET /metrics (this gateway's own Prometheus registry).
+ * GET /healthz (the process answers), GET /readyz (NATS connected and `dialogs` answering).
+ * Metrics are not here: they are served on the internal METRICS_PORT (app.ts).
  */
 import type { NatsConnection, RpcClient } from '@parley/bus';
 import { ParleyError } from '@parley/protocol';
-import type { Registry } from 'prom-client';
-import type { Route } from './router.js';
+import { errors } from './openapi.js';
+import type { HttpRoute } from './route.js';
 
 export interface HealthDeps {
   nc: NatsConnection;
   rpc: RpcClient;
-  registry: Registry;
   /** how long readiness waits for dialogs, ms */
   probeTimeoutMs: number;
 }
 
-export function healthRoutes(deps: HealthDeps): Route[] {
+const status = (value: string) => ({
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'string', const: value } },
+});
+
+export function healthRoutes(deps: HealthDeps): HttpRoute[] {
   return [
     {
       method: 'GET',
-      path: /^\/healthz\/?$/,
+      url: '/healthz',
       name: 'healthz',
-      handle: async () => ({ status: 200, body: { status: 'ok' } }),
-    },
-    {
-      method: 'GET',
-      path: /^\/readyz\/?$/,
-      name: 'readyz',
-      async handle({ requestId }) {
-        if (deps.nc.isClosed() || deps.nc.isDraining()) throw new ParleyError('unavailable');
-        await probeDialogs(deps, requestId);
-        return { status: 200, body: { status: 'ready' } };
+      limit: 'none',
+      schema: {
+        summary: 'The process answers',
+        tags: ['operations'],
+        response: { 200: { description: 'alive', ...status('ok') } },
       },
+      handle: async () => ({ status: 'ok' }),
     },
     {
       method: 'GET',
-      path: /^\/metrics\/?$/,
-      name: 'metrics',
-      async handle({ res }) {
-        const text = await deps.registry.metrics();
-        res.writeHead(200, { 'content-type': deps.registry.contentType });
-        res.end(text);
-        return undefined;
+      url: '/readyz',
+      name: 'readyz',
+      limit: 'none',
+      schema: {
+        summary: 'NATS connected and the dialogs service answering',
+        tags: ['operations'],
+        response: { 200: { description: 'ready', ...status('ready') }, ...errors(503) },
+      },
+      async handle(request) {
+        if (deps.nc.isClosed() || deps.nc.isDraining()) throw new ParleyError('unavailable');
+        await probeDialogs(deps, request.id);
+        return { status: 'ready' };
       },
     },
   ];

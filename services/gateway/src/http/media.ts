@@ -4,49 +4,49 @@
  * (SVG included: it can carry script).
  */
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FileStore, RpcClient } from '@parley/bus';
 import { FILE_KIND, ParleyError } from '@parley/protocol';
-import type { Route } from './router.js';
+import { errors } from './openapi.js';
+import type { HttpRoute } from './route.js';
 
 export interface MediaDeps {
   rpc: RpcClient;
   files: () => FileStore;
 }
 
-export function mediaRoutes(deps: MediaDeps): Route[] {
+export function mediaRoutes(deps: MediaDeps): HttpRoute[] {
   return [
     {
       method: 'GET',
-      path: /^\/media\/(.+)$/,
+      url: '/media/*',
       name: 'media',
-      async handle({ res, params, requestId, log }) {
-        let key: string;
-        try {
-          key = decodeURIComponent(params[0]!);
-        } catch {
-          throw new ParleyError('not_found');
-        }
-        if (key.length > 255) throw new ParleyError('not_found');
-        const { data: file } = await deps.rpc.request('files.get', { storage_key: key }, { requestId });
+      schema: {
+        summary: 'A stored file (its storage key is the rest of the path)',
+        tags: ['files'],
+        params: { type: 'object', properties: { '*': { type: 'string' } } },
+        response: { 200: { description: 'the bytes, with their content type' }, ...errors(404, 429, 503) },
+      },
+      async handle(request, reply) {
+        const key = (request.params as Record<string, string>)['*'] ?? '';
+        if (!key || key.length > 255) throw new ParleyError('not_found');
+        const { data: file } = await deps.rpc.request(
+          'files.get',
+          { storage_key: key },
+          { requestId: request.id },
+        );
         const stored = await deps.files().get(key);
         if (!stored) throw new ParleyError('not_found');
         const inline = file.type === FILE_KIND.IMAGE && isRasterImage(file.content_type);
-        res.writeHead(200, {
+        reply.headers({
           'content-type': file.content_type,
           'content-length': stored.size,
-          'x-content-type-options': 'nosniff',
           'content-disposition': `${inline ? 'inline' : 'attachment'}; ${dispositionName(file.file_name)}`,
           'content-security-policy': "default-src 'none'; sandbox",
           'cache-control': 'private, max-age=86400',
         });
-        try {
-          await pipeline(Readable.fromWeb(stored.data as import('node:stream/web').ReadableStream), res);
-        } catch (err) {
-          log.warn({ err }, 'media stream interrupted');
-          res.destroy();
-        }
-        return undefined;
+        const body = Readable.fromWeb(stored.data as import('node:stream/web').ReadableStream);
+        body.on('error', (err) => request.log.warn({ err_name: err.name }, 'media stream interrupted'));
+        return reply.send(body);
       },
     },
   ];

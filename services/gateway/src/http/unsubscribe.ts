@@ -5,7 +5,6 @@
  * No JWT: the signed token (libs/protocol `unsubscribe.ts`) is the capability. A missing, forged or
  * other user's token is `forbidden`, before any body is read or any RPC is sent.
  */
-import type { ServerResponse } from 'node:http';
 import type { RpcClient } from '@parley/bus';
 import {
   type Locale,
@@ -15,8 +14,10 @@ import {
   unsubscribePath,
   verifyUnsubscribeToken,
 } from '@parley/protocol';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { call } from './call.js';
-import { type HttpContext, type Route, readBody } from './router.js';
+import { errors } from './openapi.js';
+import type { HttpRoute } from './route.js';
 
 export interface UnsubscribeDeps {
   rpc: RpcClient;
@@ -46,54 +47,78 @@ const words = {
   },
 } as const;
 
-export function unsubscribeRoutes(deps: UnsubscribeDeps): Route[] {
+/** the path of PROTOCOL.md §6 links (libs/protocol UNSUBSCRIBE_PATH) in the router's syntax */
+const URL_PATTERN = '/api/unsubscribe/:user_id/:token';
+
+const params = {
+  type: 'object',
+  required: ['user_id', 'token'],
+  properties: { user_id: { type: 'string' }, token: { type: 'string' } },
+};
+
+export function unsubscribeRoutes(deps: UnsubscribeDeps): HttpRoute[] {
   const w = words[deps.locale];
   return [
     {
       method: 'POST',
-      path: UNSUBSCRIBE_PATH,
+      url: URL_PATTERN,
       name: 'unsubscribe',
-      async handle(ctx) {
-        const { userId } = verified(deps.secret, ctx);
-        await readBody(ctx.req, MAX_BODY_BYTES);
+      bodyLimit: MAX_BODY_BYTES,
+      undecodable: { path: UNSUBSCRIBE_PATH, code: 'forbidden' },
+      schema: {
+        summary: 'One-click unsubscribe (RFC 8058): e-mail notifications off',
+        tags: ['users'],
+        params,
+        response: {
+          200: {
+            description: 'done (HTML when the form asked for it)',
+            type: 'object',
+            properties: { email_notifications: { type: 'boolean' } },
+          },
+          ...errors(403, 413, 429, 503),
+        },
+      },
+      async handle(request, reply) {
+        const { userId } = verified(deps.secret, request);
         const caller = { user_id: userId, conn_id: null };
-        const params = { email_notifications: false };
-        const { data } = await call(deps.rpc, 'users.update_me', { caller, params }, ctx.requestId);
-        if (wantsHtml(ctx)) {
-          sendHtml(ctx.res, 200, page(deps.locale, w.title, `<p>${escapeHtml(w.done)}</p>`));
-          return undefined;
+        const update = { email_notifications: false };
+        const { data } = await call(deps.rpc, 'users.update_me', { caller, params: update }, request.id);
+        if (wantsHtml(request)) {
+          return sendHtml(reply, page(deps.locale, w.title, `<p>${escapeHtml(w.done)}</p>`));
         }
-        return { status: 200, body: { email_notifications: data.email_notifications } };
+        return { email_notifications: data.email_notifications };
       },
     },
     {
       method: 'GET',
-      path: UNSUBSCRIBE_PATH,
+      url: URL_PATTERN,
       name: 'unsubscribe.page',
-      async handle(ctx) {
-        const { userId, token } = verified(deps.secret, ctx);
+      undecodable: { path: UNSUBSCRIBE_PATH, code: 'forbidden' },
+      schema: {
+        summary: 'The page whose form POSTs the one-click unsubscribe',
+        tags: ['users'],
+        params,
+        response: { 200: { description: 'HTML page' }, ...errors(403, 429) },
+      },
+      async handle(request, reply) {
+        const { userId, token } = verified(deps.secret, request);
         const action = unsubscribePath(userId, token);
         const form = `<p>${escapeHtml(w.ask)}</p>
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit">${escapeHtml(w.button)}</button>
 </form>`;
-        sendHtml(ctx.res, 200, page(deps.locale, w.title, form));
-        return undefined;
+        return sendHtml(reply, page(deps.locale, w.title, form));
       },
     },
   ];
 }
 
 /** The path's user id and token when the token is this user's; `forbidden` otherwise (malformed included). */
-function verified(secret: string, ctx: HttpContext): { userId: number; token: string } {
-  const userId = parseUnsubscribeUserId(ctx.params[0] ?? '');
-  let token = '';
-  try {
-    token = decodeURIComponent(ctx.params[1] ?? '');
-  } catch {
-    // a broken %-escape is just a wrong token
-  }
+function verified(secret: string, request: FastifyRequest): { userId: number; token: string } {
+  const p = request.params as { user_id?: string; token?: string };
+  const userId = parseUnsubscribeUserId(p.user_id ?? '');
+  const token = p.token ?? '';
   if (userId === null || !verifyUnsubscribeToken(secret, userId, token)) {
     throw new ParleyError('forbidden', { message: 'invalid unsubscribe link' });
   }
@@ -101,8 +126,8 @@ function verified(secret: string, ctx: HttpContext): { userId: number; token: st
 }
 
 /** A browser submitting the page's form asks for HTML; one-click mail clients do not. */
-function wantsHtml(ctx: HttpContext): boolean {
-  return /\btext\/html\b/i.test(ctx.req.headers.accept ?? '');
+function wantsHtml(request: FastifyRequest): boolean {
+  return /\btext\/html\b/i.test(request.headers.accept ?? '');
 }
 
 function escapeHtml(text: string): string {
@@ -126,14 +151,14 @@ ${content}
 `;
 }
 
-function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(html),
-    'content-security-policy': UNSUBSCRIBE_CSP,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-  });
-  res.end(html);
+function sendHtml(reply: FastifyReply, html: string): FastifyReply {
+  return reply
+    .code(200)
+    .headers({
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': UNSUBSCRIBE_CSP,
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-store',
+    })
+    .send(html);
 }

@@ -1,5 +1,10 @@
 /** Every migration, in the order it runs. Append only; never edit a released one. */
 import { InitialSchema1700000000001 } from './0001-initial-schema.js';
 import { MessagePositions1700000000002 } from './0002-message-positions.js';
+import { FilesSweepIndexes1700000000003 } from './0003-files-sweep-indexes.js';
 
-export const migrations = [InitialSchema1700000000001, MessagePositions1700000000002];
+export const migrations = [
+  InitialSchema1700000000001,
+  MessagePositions1700000000002,
+  FilesSweepIndexes1700000000003,
+];
