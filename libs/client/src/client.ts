@@ -100,6 +100,14 @@ export class ParleyClient {
     return this.resume.lastSeq;
   }
 
+  /**
+   * whether a reconnect resumes where the last socket stopped (the server has §8 and a `seq` was seen):
+   * then `sync` replays what was missed, and a page need not reload its state
+   */
+  get resumes(): boolean {
+    return this.opts.resume !== false && this.resume.supported && this.resume.lastSeq > 0;
+  }
+
   /** Open the connection; resolves once the first socket is open (it keeps reconnecting after that). */
   connect(): Promise<void> {
     if (this._state !== 'idle') return Promise.reject(new Error(`connect() on a ${this._state} client`));
