@@ -99,6 +99,7 @@ export async function startContainers(opts: StartParleyOptions): Promise<Started
       mode: 'container',
       wsUrl: `${httpUrl.replace(/^http/, 'ws')}/ws/`,
       httpUrl,
+      prefix,
       adminToken,
       jwtSecret,
       mintToken,

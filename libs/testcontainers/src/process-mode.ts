@@ -107,6 +107,7 @@ export async function startProcesses(
       mode: 'process',
       wsUrl: `ws://127.0.0.1:${port}/ws/`,
       httpUrl,
+      prefix,
       adminToken,
       jwtSecret,
       mintToken,

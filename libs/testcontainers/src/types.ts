@@ -49,6 +49,8 @@ export interface StartedParley {
   wsUrl: string;
   /** `http://host:port` of the gateway (admin API, files, the page) */
   httpUrl: string;
+  /** SUBJECT_PREFIX of this instance's NATS subjects and streams */
+  prefix: string;
   /** bearer token of the admin API */
   adminToken: string;
   /** the HS256 secret tokens are signed with (as the platform that issues them has it) */
