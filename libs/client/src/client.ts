@@ -82,6 +82,7 @@ export class ParleyClient {
   private readonly resume = new ResumeState();
   private firstOpen: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private _state: ConnectionState = 'idle';
+  private lastSocketError: string | undefined;
 
   constructor(opts: ParleyClientOptions) {
     const WS = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -108,11 +109,35 @@ export class ParleyClient {
     return this.opts.resume !== false && this.resume.supported && this.resume.lastSeq > 0;
   }
 
-  /** Open the connection; resolves once the first socket is open (it keeps reconnecting after that). */
-  connect(): Promise<void> {
+  /**
+   * Open the connection; resolves once the first socket is open (it keeps reconnecting after that).
+   * No socket within `timeoutMs` (default 15 000; a refused token, a wrong URL): rejects with
+   * `unavailable` (kind `timeout`) and closes the client.
+   */
+  connect(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this._state !== 'idle') return Promise.reject(new Error(`connect() on a ${this._state} client`));
+    const budget = opts.timeoutMs ?? 15_000;
     const first = new Promise<void>((resolve, reject) => {
-      this.firstOpen = { resolve, reject };
+      const timer = setTimeout(() => {
+        const why = this.lastSocketError ? ` (last error: ${this.lastSocketError})` : '';
+        const err = new ParleyClientError('unavailable', `could not connect within ${budget} ms${why}`, {
+          kind: 'timeout',
+          event: 'connect',
+        });
+        this.firstOpen = undefined;
+        this.close();
+        reject(err);
+      }, budget);
+      this.firstOpen = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
     });
     void this.open();
     return first;
@@ -183,7 +208,12 @@ export class ParleyClient {
     socket.addEventListener('open', () => this.onOpen(socket, token));
     socket.addEventListener('message', (e) => this.onMessage(socket, e.data));
     socket.addEventListener('close', (e) => this.onClose(socket, e.code, e.reason));
-    socket.addEventListener('error', () => undefined); // a close event follows
+    socket.addEventListener('error', (e) => {
+      // a close event follows; the message (Node's `ws` says e.g. "Unexpected server response: 401")
+      // only explains a connect() that gives up
+      const message = (e as { message?: unknown } | undefined)?.message;
+      this.lastSocketError = typeof message === 'string' ? message : 'socket error';
+    });
   }
 
   private onOpen(socket: WebSocketLike, token: string): void {
@@ -201,7 +231,8 @@ export class ParleyClient {
     this.setState('open');
     this.planRefresh(token);
     if (this.opts.resume !== false) this.sendSync();
-    for (const p of this.pending.values()) if (!p.internal && p.sentOn !== socket) this.write(p);
+    // what no live socket owes an answer for (a retiring one still answers its own)
+    for (const p of this.pending.values()) if (!p.internal && !p.sentOn) this.write(p);
     this.emit('open', { reconnect });
     this.firstOpen?.resolve();
     this.firstOpen = undefined;

@@ -263,3 +263,17 @@ test('closed with 4401 and no refresh callback: `expired`, the client stops, cal
   expect(a.state).toBe('closed');
   await expect(a.request('notifications.dialogs.count', {})).rejects.toMatchObject({ kind: 'closed' });
 }, 30_000);
+
+test('a token the gateway refuses: connect() gives up with `unavailable` naming the 401, and stops', async () => {
+  const c = new ParleyClient({
+    url: gw.url,
+    token: await mintToken(1, { secret: 'not-the-gateway-secret-0123456789abcdef' }),
+    WebSocket,
+    backoff: { initialMs: 100, maxMs: 500 },
+  });
+  const err = await c.connect({ timeoutMs: 2000 }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ParleyClientError);
+  expect(err).toMatchObject({ code: 'unavailable', kind: 'timeout', event: 'connect' });
+  expect((err as Error).message).toMatch(/401/);
+  expect(c.state).toBe('closed');
+});

@@ -158,6 +158,7 @@ var ParleyClient = class {
   resume = new ResumeState();
   firstOpen;
   _state = "idle";
+  lastSocketError;
   constructor(opts) {
     const WS = opts.WebSocket ?? globalThis.WebSocket;
     if (!WS)
@@ -179,11 +180,35 @@ var ParleyClient = class {
   get resumes() {
     return this.opts.resume !== false && this.resume.supported && this.resume.lastSeq > 0;
   }
-  /** Open the connection; resolves once the first socket is open (it keeps reconnecting after that). */
-  connect() {
+  /**
+   * Open the connection; resolves once the first socket is open (it keeps reconnecting after that).
+   * No socket within `timeoutMs` (default 15 000; a refused token, a wrong URL): rejects with
+   * `unavailable` (kind `timeout`) and closes the client.
+   */
+  connect(opts = {}) {
     if (this._state !== "idle") return Promise.reject(new Error(`connect() on a ${this._state} client`));
+    const budget = opts.timeoutMs ?? 15e3;
     const first = new Promise((resolve, reject) => {
-      this.firstOpen = { resolve, reject };
+      const timer = setTimeout(() => {
+        const why = this.lastSocketError ? ` (last error: ${this.lastSocketError})` : "";
+        const err = new ParleyClientError("unavailable", `could not connect within ${budget} ms${why}`, {
+          kind: "timeout",
+          event: "connect"
+        });
+        this.firstOpen = void 0;
+        this.close();
+        reject(err);
+      }, budget);
+      this.firstOpen = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        }
+      };
     });
     void this.open();
     return first;
@@ -240,7 +265,10 @@ var ParleyClient = class {
     socket.addEventListener("open", () => this.onOpen(socket, token2));
     socket.addEventListener("message", (e) => this.onMessage(socket, e.data));
     socket.addEventListener("close", (e) => this.onClose(socket, e.code, e.reason));
-    socket.addEventListener("error", () => void 0);
+    socket.addEventListener("error", (e) => {
+      const message = e?.message;
+      this.lastSocketError = typeof message === "string" ? message : "socket error";
+    });
   }
   onOpen(socket, token2) {
     if (this._state === "closed") {
@@ -257,7 +285,7 @@ var ParleyClient = class {
     this.setState("open");
     this.planRefresh(token2);
     if (this.opts.resume !== false) this.sendSync();
-    for (const p of this.pending.values()) if (!p.internal && p.sentOn !== socket) this.write(p);
+    for (const p of this.pending.values()) if (!p.internal && !p.sentOn) this.write(p);
     this.emit("open", { reconnect });
     this.firstOpen?.resolve();
     this.firstOpen = void 0;
