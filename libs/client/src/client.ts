@@ -112,13 +112,13 @@ export class ParleyClient {
   /**
    * Open the connection; resolves once the first socket is open (it keeps reconnecting after that).
    * No socket within `timeoutMs` (default 15 000; a refused token, a wrong URL): rejects with
-   * `unavailable` (kind `timeout`) and closes the client.
+   * `unavailable` (kind `timeout`) and closes the client. `timeoutMs: 0` waits for ever.
    */
   connect(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this._state !== 'idle') return Promise.reject(new Error(`connect() on a ${this._state} client`));
     const budget = opts.timeoutMs ?? 15_000;
     const first = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const giveUp = () => {
         const why = this.lastSocketError ? ` (last error: ${this.lastSocketError})` : '';
         const err = new ParleyClientError('unavailable', `could not connect within ${budget} ms${why}`, {
           kind: 'timeout',
@@ -127,7 +127,8 @@ export class ParleyClient {
         this.firstOpen = undefined;
         this.close();
         reject(err);
-      }, budget);
+      };
+      const timer = budget > 0 ? setTimeout(giveUp, budget) : undefined;
       this.firstOpen = {
         resolve: () => {
           clearTimeout(timer);

@@ -183,13 +183,13 @@ var ParleyClient = class {
   /**
    * Open the connection; resolves once the first socket is open (it keeps reconnecting after that).
    * No socket within `timeoutMs` (default 15 000; a refused token, a wrong URL): rejects with
-   * `unavailable` (kind `timeout`) and closes the client.
+   * `unavailable` (kind `timeout`) and closes the client. `timeoutMs: 0` waits for ever.
    */
   connect(opts = {}) {
     if (this._state !== "idle") return Promise.reject(new Error(`connect() on a ${this._state} client`));
     const budget = opts.timeoutMs ?? 15e3;
     const first = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const giveUp = () => {
         const why = this.lastSocketError ? ` (last error: ${this.lastSocketError})` : "";
         const err = new ParleyClientError("unavailable", `could not connect within ${budget} ms${why}`, {
           kind: "timeout",
@@ -198,7 +198,8 @@ var ParleyClient = class {
         this.firstOpen = void 0;
         this.close();
         reject(err);
-      }, budget);
+      };
+      const timer = budget > 0 ? setTimeout(giveUp, budget) : void 0;
       this.firstOpen = {
         resolve: () => {
           clearTimeout(timer);
@@ -531,7 +532,7 @@ function connect() {
   client.on("dialogs.messages.seen", updateMessage);
   client.on("notifications.dialogs.count", setTotal);
   client.on("notifications.dialogs.messages.count", (c) => setUnread(c.dialog_id, c.count));
-  client.connect().catch(ignore);
+  client.connect({ timeoutMs: 0 }).catch(ignore);
 }
 function reload() {
   loadDialogs();

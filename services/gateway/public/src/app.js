@@ -65,7 +65,7 @@ function connect() {
   client.on('dialogs.messages.seen', updateMessage);
   client.on('notifications.dialogs.count', setTotal);
   client.on('notifications.dialogs.messages.count', (c) => setUnread(c.dialog_id, c.count));
-  client.connect().catch(ignore);
+  client.connect({ timeoutMs: 0 }).catch(ignore); // a page keeps trying until the gateway is back
 }
 
 function reload() {
