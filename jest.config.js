@@ -14,7 +14,11 @@ export default {
     ],
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  testMatch: ['<rootDir>/{libs,services}/*/test/**/*.test.ts', '<rootDir>/e2e/**/*.test.ts'],
+  testMatch: [
+    '<rootDir>/{libs,services}/*/test/**/*.test.ts',
+    '<rootDir>/e2e/**/*.test.ts',
+    '<rootDir>/examples/*/test/**/*.test.ts',
+  ],
   testTimeout: 30000,
   maxWorkers: 2,
 };

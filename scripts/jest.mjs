@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Runs jest in ESM mode against the real servers (MYSQL_URL, NATS_URL), then
-// prints one plain "N passed, N failed" line that CI recognises.
+// Runs jest in ESM mode against the real servers (MYSQL_URL, NATS_URL; else the
+// local defaults when they answer; else the test kit's fallbacks: a private
+// nats-server, testcontainers, or one sentence saying what to set), then prints
+// one plain "N passed, N failed" line that CI recognises.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,14 +16,14 @@ const env = {
   ...process.env,
   NODE_OPTIONS:
     `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --disable-warning=ExperimentalWarning`.trim(),
-  MYSQL_URL: process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
-  NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
   // prefixes of this run start with it, so the global teardown can remove what the run left
   PARLEY_TEST_RUN: randomBytes(2).toString('hex'),
 };
+if (!env.MYSQL_URL && (await answers(3306))) env.MYSQL_URL = 'mysql://root@127.0.0.1:3306';
+if (!env.NATS_URL && (await answers(4222))) env.NATS_URL = 'nats://127.0.0.1:4222';
 const args = ['node_modules/jest/bin/jest.js', '--json', `--outputFile=${out}`, ...process.argv.slice(2)];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
-await dropRunStreams(env.NATS_URL, env.PARLEY_TEST_RUN);
+if (env.NATS_URL) await dropRunStreams(env.NATS_URL, env.PARLEY_TEST_RUN);
 if (existsSync(out)) {
   const res = JSON.parse(readFileSync(out, 'utf8'));
   const skipped = res.numPendingTests + res.numTodoTests;
@@ -55,4 +58,18 @@ async function dropRunStreams(url, runId) {
   } finally {
     await nc?.close();
   }
+}
+
+/** whether something listens on 127.0.0.1:port */
+function answers(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }

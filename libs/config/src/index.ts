@@ -1,4 +1,5 @@
 export * from './common.js';
 export * from './define.js';
 export * from './docs.js';
+export * from './dotenv.js';
 export * from './load.js';

@@ -1,4 +1,6 @@
 export { z } from 'zod';
+export * from './answer-schemas.js';
+export * from './asyncapi.js';
 export * from './close-codes.js';
 export * from './domain-events.js';
 export * from './dto.js';

@@ -163,6 +163,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         unlimited: (request) => isAdmin(config.ADMIN_TOKEN, request),
         allowedOrigins: config.ALLOWED_ORIGINS,
         version: API_VERSION,
+        subjectPrefix: config.SUBJECT_PREFIX,
       });
       http = built.app;
       registered = built.registered;

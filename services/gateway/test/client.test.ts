@@ -17,7 +17,7 @@ afterAll(async () => {
 test.each([
   ['/', 'text/html; charset=utf-8', '<script type="module" src="/app/app.js">'],
   ['/app/index.html', 'text/html; charset=utf-8', '<!doctype html>'],
-  ['/app/app.js', 'text/javascript; charset=utf-8', "new WebSocket(url, ['bearer', token])"],
+  ['/app/app.js', 'text/javascript; charset=utf-8', 'new this.WS(url, ["bearer", '],
   ['/app/app.css', 'text/css; charset=utf-8', '.msg.mine'],
 ])('GET %s: %s with a strict CSP and nosniff', async (path, type, excerpt) => {
   const res = await http(`${gw.url}${path}`);

@@ -57,6 +57,17 @@ describe('OpenAPI document', () => {
   });
 });
 
+describe('AsyncAPI document', () => {
+  test("GET /asyncapi.json serves the AsyncAPI 3 document with this gateway's subject prefix", async () => {
+    const res = await http(`${gw.url}/asyncapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.body.asyncapi).toMatch(/^3\./);
+    const text = JSON.stringify(res.body);
+    expect(text).toContain('dialogs.messages.create');
+    expect(text).toContain(`${backend.prefix}.rpc.`);
+  });
+});
+
 describe('methods', () => {
   test('a known path with another method → 405 with Allow; an unknown path → 404', async () => {
     const patchOnly = await http(`${gw.url}/api/users/me/`);

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { Logger } from '@parley/logger';
-import { type Locale, ParleyError } from '@parley/protocol';
+import { asyncapiDocument, type Locale, ParleyError } from '@parley/protocol';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -46,6 +46,8 @@ export interface HttpAppDeps {
   /** browser origins allowed by CORS; null: none (same-origin only) */
   allowedOrigins: string[] | null;
   version: string;
+  /** subject prefix named in the AsyncAPI document's NATS channels */
+  subjectPrefix: string;
 }
 
 const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -69,7 +71,20 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<HttpApp> {
       schema: { summary: 'This document (OpenAPI 3.1)', tags: ['operations'] },
       handle: async () => app.swagger(),
     },
+    {
+      method: 'GET',
+      url: '/asyncapi.json',
+      name: 'asyncapi',
+      limit: 'general',
+      schema: {
+        summary: 'The WebSocket API, NATS subjects and domain events (AsyncAPI 3)',
+        tags: ['operations'],
+      },
+      handle: async () => asyncapi,
+    },
   ];
+  // built once: the document depends only on the subject prefix
+  const asyncapi = asyncapiDocument(deps.subjectPrefix);
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // our own debug line per request (onResponse); never fastify's, which would log the URL
