@@ -1,18 +1,21 @@
 /**
  * The notifier: turns domain events into the frames other sockets see
- * (PROTOCOL.md §4). It runs active/standby: the instance holding the lease
+ * (PROTOCOL.md §4), appended to each user's feed (§8: the feed stream gives them their `seq`,
+ * deduplicates a redelivered event's frames by message id, and republishes them to the gateways).
+ * It runs active/standby: the instance holding the lease
  * consumes the shared durable consumer; the others wait to take over. One
  * active writer is what keeps every user's pushes in order and lets counter
  * frames of a burst be coalesced without an older value overtaking a newer one.
  */
 import { randomUUID } from 'node:crypto';
 import {
+  appendFeed,
   consumeEvents,
   createLease,
   type EventConsumer,
+  ensureFeedStream,
   type Lease,
   type NatsConnection,
-  publishPush,
   type Service,
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
@@ -48,10 +51,14 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
   let endpoint: MetricsEndpoint | null = null;
   let transitions: Promise<void> = Promise.resolve();
 
-  const publish: Parameters<typeof createUserPushes>[0]['publish'] = (userId, msg) => {
-    publishPush(nc, s, userId, msg);
+  // appends start in call order on one connection, so one user's frames are stored in that order
+  const publish: Parameters<typeof createUserPushes>[0]['publish'] = async (userId, entries) => {
+    const acks = await Promise.all(entries.map((e) => appendFeed(nc, s, userId, e.entry, e.msgId)));
     metrics.pushes.inc();
-    for (const item of msg.items) metrics.frames.inc({ event: item.event });
+    acks.forEach((ack, i) => {
+      if (ack.duplicate) metrics.duplicates.inc();
+      else metrics.frames.inc({ event: entries[i]?.entry.item.event ?? 'unknown' });
+    });
   };
 
   const handle = async (event: DomainEvent, meta: { deliveryCount: number }) => {
@@ -69,6 +76,15 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
 
   const activate = async () => {
     if (consumer) return;
+    await ensureFeedStream(
+      nc,
+      s,
+      {
+        retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+        duplicateWindowMs: config.FEED_DUPLICATE_WINDOW_SECONDS * 1000,
+      },
+      { update: true },
+    );
     pushes = createUserPushes({
       windowMs: config.PUSH_COALESCE_MS,
       publish,
