@@ -7,13 +7,15 @@
  * get live pushes with their `seq` and can notice one they missed. Replays read the stream with an
  * ordered consumer filtered on the user's subject.
  */
-import { type FeedEntry, feedEntrySchema, type Subjects } from '@parley/protocol';
+import { counterKey, type FeedEntry, feedEntrySchema, type Subjects } from '@parley/protocol';
 import {
+  DeliverPolicy,
   DiscardPolicy,
   type JsMsg,
   type Msg,
   type NatsConnection,
   nanos,
+  headers as natsHeaders,
   RetentionPolicy,
   StorageType,
   type Subscription,
@@ -24,6 +26,12 @@ import { decode, encode } from './codec.js';
 export const REPUBLISH_HEADERS = {
   SEQUENCE: 'Nats-Sequence',
   LAST_SEQUENCE: 'Nats-Last-Sequence',
+} as const;
+
+/** Headers Parley sets on counter entries, so a headers-only scan finds the newest version of each. */
+export const FEED_HEADERS = {
+  COUNTER: 'Parley-Counter',
+  VERSION: 'Parley-Counter-Version',
 } as const;
 
 export interface FeedStreamOptions {
@@ -87,9 +95,16 @@ export async function appendFeed(
   msgId: string,
   opts: { timeoutMs?: number } = {},
 ): Promise<{ seq: number; duplicate: boolean }> {
+  const key = counterKey(entry.item);
+  const h = key !== null && entry.version !== undefined ? natsHeaders() : undefined;
+  if (h) {
+    h.set(FEED_HEADERS.COUNTER, key as string);
+    h.set(FEED_HEADERS.VERSION, String(entry.version));
+  }
   const ack = await nc.jetstream().publish(s.feed(userId), encode(entry), {
     msgID: msgId,
     timeout: opts.timeoutMs ?? 5_000,
+    ...(h ? { headers: h } : {}),
   });
   return { seq: ack.seq, duplicate: ack.duplicate };
 }
@@ -206,4 +221,50 @@ export function createFeedReader(nc: NatsConnection, s: Subjects): FeedReader {
       }
     },
   };
+}
+
+/**
+ * Every counter entry appended since `sinceMs` (epoch ms), headers only: what a notifier taking over
+ * needs to know so it never appends a counter older than one already in the feed. Returns how many
+ * entries it read.
+ */
+export async function scanFeedCounters(
+  nc: NatsConnection,
+  s: Subjects,
+  sinceMs: number,
+  onCounter: (userId: number, key: string, version: number) => void,
+): Promise<number> {
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(s.feedStream);
+  if (info.state.messages === 0 || Date.parse(info.state.last_ts) < sinceMs) return 0;
+  const consumer = await nc.jetstream().consumers.get(s.feedStream, {
+    filterSubjects: s.feedWildcard,
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(sinceMs).toISOString(),
+    headers_only: true,
+  });
+  const messages = await consumer.consume({ max_messages: 1024 });
+  let read = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => void messages.close().catch(() => undefined), READ_IDLE_MS);
+  };
+  arm();
+  try {
+    for await (const m of messages as AsyncIterable<JsMsg>) {
+      arm();
+      read++;
+      const key = m.headers?.get(FEED_HEADERS.COUNTER);
+      const version = Number(m.headers?.get(FEED_HEADERS.VERSION));
+      if (key && Number.isSafeInteger(version)) {
+        onCounter(Number(m.subject.slice(m.subject.lastIndexOf('.') + 1)), key, version);
+      }
+      if (m.seq >= info.state.last_seq || m.info.pending === 0) break;
+    }
+  } finally {
+    clearTimeout(idle);
+    await messages.close().catch(() => undefined);
+  }
+  return read;
 }

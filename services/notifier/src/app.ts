@@ -17,10 +17,12 @@ import {
   type Lease,
   type NatsConnection,
   type Service,
+  scanFeedCounters,
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
-import { type DomainEvent, subjects } from '@parley/protocol';
+import { counterKey, type DomainEvent, subjects } from '@parley/protocol';
 import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
+import { type CounterVersions, createCounterVersions } from './actors/counter-versions.js';
 import { createUserPushes, type UserPushes } from './actors/user-pushes.js';
 import type { NotifierConfig } from './config.js';
 import { createdPushes, seenPushes } from './fanout.js';
@@ -50,9 +52,19 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
   let consumer: EventConsumer | undefined;
   let endpoint: MetricsEndpoint | null = null;
   let transitions: Promise<void> = Promise.resolve();
+  const windowMs = config.FEED_DUPLICATE_WINDOW_SECONDS * 1000;
+  let versions: CounterVersions | undefined;
 
   // appends start in call order on one connection, so one user's frames are stored in that order
-  const publish: Parameters<typeof createUserPushes>[0]['publish'] = async (userId, entries) => {
+  const publish: Parameters<typeof createUserPushes>[0]['publish'] = async (userId, all) => {
+    // a counter older than one already in the feed (a redelivered event) is not appended at all
+    const entries = all.filter((e) => {
+      const key = counterKey(e.entry.item);
+      if (key === null || e.entry.version === undefined || !versions) return true;
+      if (versions.admit(userId, key, e.entry.version)) return true;
+      metrics.staleCounters.inc();
+      return false;
+    });
     const acks = await Promise.all(entries.map((e) => appendFeed(nc, s, userId, e.entry, e.msgId)));
     metrics.pushes.inc();
     acks.forEach((ack, i) => {
@@ -85,6 +97,12 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       },
       { update: true },
     );
+    // what the previous active instance appended lately: no counter older than those goes after them
+    const seeded = createCounterVersions(windowMs);
+    const scanned = await scanFeedCounters(nc, s, Date.now() - windowMs, seeded.seed);
+    versions?.dispose();
+    versions = seeded;
+    log.info({ scanned, counters: seeded.size() }, 'feed counters versions loaded');
     pushes = createUserPushes({
       windowMs: config.PUSH_COALESCE_MS,
       publish,
@@ -116,6 +134,8 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
     }
     p?.dispose();
     pushes = undefined;
+    versions?.dispose();
+    versions = undefined;
     metrics.leader.set(0);
   };
 

@@ -26,6 +26,11 @@ export function createNotifierMetrics() {
       help: 'feed appends the stream recognised as already stored (a redelivered event)',
       registers: [registry],
     }),
+    staleCounters: new Counter({
+      name: 'parley_notifier_stale_counter_frames_total',
+      help: 'counter frames not appended: the feed already holds a newer version of that counter',
+      registers: [registry],
+    }),
     frames: new Counter({
       name: 'parley_notifier_frames_total',
       help: 'frames appended to user feeds, by event',

@@ -164,4 +164,50 @@ describe('notifier', () => {
     const ids = of(41).map((e) => (e.item.data as { id: number }).id);
     expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => 2001 + i));
   });
+
+  test('a counter older than one already in the feed is never appended, also by an instance that took over', async () => {
+    got.length = 0;
+    const jsm = await nc.jetstreamManager();
+    const drained = () =>
+      waitFor(
+        async () => {
+          const info = await jsm.consumers.info(s.eventStream, s.durable('notifier'));
+          return info.num_pending === 0 && info.num_ack_pending === 0;
+        },
+        { timeoutMs: 10_000, what: 'the notifier to ack everything' },
+      );
+    const receiver = (count: number, version: number) => ({
+      ...member(51, count, count),
+      counters_version: version,
+    });
+    const counters = () => of(51).filter((e) => e.item.event !== 'dialogs.messages.create');
+    const send = (id: number, count: number, version: number) =>
+      publishEvent(nc, s, created(message(id, 5, 50), [member(50, 0, 0, false), receiver(count, version)]));
+
+    await send(3001, 2, 9);
+    await waitFor(() => counters().length === 2, { what: 'the first counters' });
+    // an event committed earlier but handled later (e.g. redelivered after a crash): older counters
+    await send(3002, 1, 8);
+    await waitFor(() => of(51).some((e) => (e.item.data as { id?: number }).id === 3002), {
+      what: 'its message',
+    });
+    await drained();
+    expect(counters().map((e) => e.version)).toEqual([9, 9]);
+
+    // a fresh instance learns from the feed what the previous one appended
+    for (const app of services) await app.stop();
+    const next = await startNotifier();
+    await waitFor(() => next.active, { timeoutMs: 10_000, what: 'the new instance to be active' });
+    await send(3003, 1, 8);
+    await send(3004, 3, 10);
+    await waitFor(() => counters().length === 4, { timeoutMs: 10_000, what: 'the newer counters' });
+    await drained();
+    expect(counters().map((e) => e.version)).toEqual([9, 9, 10, 10]);
+    expect(counters().at(-1)?.item).toEqual({
+      event: 'notifications.dialogs.messages.count',
+      data: { count: 3, dialog_id: 5 },
+    });
+    const stale = await next.metrics.staleCounters.get();
+    expect(stale.values[0]?.value).toBe(2);
+  });
 });
