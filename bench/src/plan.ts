@@ -28,6 +28,8 @@ export const plan = {
     loopIterations: 10,
   },
   rpc: { iterations: 2_000, echoScript: child('nats-echo') },
+  /** resume after 1,000 missed messages (PROTOCOL.md §8) */
+  feed: { missed: 1_000, concurrency: 16, ms: 60_000 },
   /** the gateway's per-socket rate limit (default 20/s) would cap a closed-loop socket: lifted for the bench */
   gatewayEnv: { RATE_LIMIT_PER_SEC: '1000', RATE_LIMIT_BURST: '1000' },
 } as const;
