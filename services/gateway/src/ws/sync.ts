@@ -7,7 +7,7 @@
  * and asks the client to reload (`resync_required`).
  */
 import type { FeedReader, StoredFeedEntry } from '@parley/bus';
-import type { SyncAnswer } from '@parley/protocol';
+import { ParleyError, type SyncAnswer } from '@parley/protocol';
 import type { GatewayMetrics } from '../metrics.js';
 import type { FeedCursor } from './feed-cursor.js';
 
@@ -17,6 +17,16 @@ const BATCH = 256;
 export type SyncHandler = (userId: number, cursor: FeedCursor, since: number | null) => Promise<SyncAnswer>;
 
 export function createSyncHandler(reader: FeedReader, metrics: Pick<GatewayMetrics, 'syncs'>): SyncHandler {
+  const run = replayer(reader, metrics);
+  // the feed stream not answering (NATS down) is `unavailable`: the client retries from its last seq
+  return (userId, cursor, since) =>
+    run(userId, cursor, since).catch((err: unknown) => {
+      metrics.syncs.inc({ outcome: 'unavailable' });
+      throw err instanceof ParleyError ? err : new ParleyError('unavailable');
+    });
+}
+
+function replayer(reader: FeedReader, metrics: Pick<GatewayMetrics, 'syncs'>): SyncHandler {
   return async (userId, cursor, since) => {
     if (since === null) {
       const latest = await reader.latest(userId);
