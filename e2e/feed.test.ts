@@ -188,6 +188,8 @@ describe('resume with since', () => {
     const dialogId = await pair(sys);
     const a = await sys.socket(1);
     const b = await sys.socket(2);
+    // a socket that stays open through the outage: its gateway reconnects and catches up from the feed
+    const stays = await sys.socket(2, { gateway: other });
     const first = await send(a, dialogId, 'before');
     await b.next(pushOf(first), { timeoutMs: 10_000 });
     await b.close();
@@ -219,8 +221,14 @@ describe('resume with since', () => {
     }
     await sys.drained('notifier', 40_000);
     const { sock } = await resume(sys, other, since, [...before, ...after]);
+    await waitFor(() => stays.where(pushOf(after.at(-1) as number)).length === 1, {
+      timeoutMs: 20_000,
+      what: 'the last message on the socket that stayed open',
+    });
     await sleep(SETTLE_MS);
     expect(sock.where(isCreate).map((f) => f.data.id)).toEqual([...before, ...after]);
+    expect(stays.where(isCreate).map((f) => f.data.id)).toEqual([first, ...before, ...after]);
+    expectStrictlyIncreasing(seqFrames(stays));
   }, 180_000);
 });
 
