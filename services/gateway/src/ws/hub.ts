@@ -15,6 +15,7 @@ import {
   decodePush,
   type FeedDelivery,
   type FeedReader,
+  Limiter,
   type NatsConnection,
   type Subscription,
 } from '@parley/bus';
@@ -112,15 +113,21 @@ export function createHub(deps: HubDeps): Hub {
     apply(entry, d.seq, d.entry);
   };
 
+  /** after a reconnect every user here is checked: a bounded number at once, not a burst of thousands */
+  const catchUps = new Limiter(16);
+
   /** after a reconnect: whatever the user's feed got while the connection was down */
   const catchUp = async (userId: number, entry: UserEntry) => {
     if (!entry.known || entry.waiting) return;
+    await catchUps.acquire();
     try {
       const latest = await deps.feed.latest(userId);
       if (latest > entry.lastSeq && !entry.waiting && users.get(userId) === entry)
         await fill(userId, entry, latest);
     } catch (err) {
       deps.logger.warn({ err, user_id: userId }, 'could not read the latest seq after a reconnect');
+    } finally {
+      catchUps.release();
     }
   };
 
