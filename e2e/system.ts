@@ -48,8 +48,10 @@ export interface System {
   gateway: StartedGateway;
   /** the test's own connection (consumer state, KV) */
   nc: NatsConnection;
-  /** a socket of `userId`, closed by stop() */
-  socket(userId: number): Promise<TestSocket>;
+  /** a socket of `userId` (on `gateway`, default the first; `?since=` when given), closed by stop() */
+  socket(userId: number, opts?: { gateway?: StartedGateway; since?: number }): Promise<TestSocket>;
+  /** one more gateway on the same NATS and prefix; stop() stops it unless the test did */
+  startGateway(env?: Record<string, string>): Promise<StartedGateway>;
   /** an in-process notifier on its own connection; stop() stops it unless the test did */
   startNotifier(env?: Record<string, string>): Promise<NotifierService>;
   /** the built notifier (`services/notifier/dist/main.js`) as a child process; stop() SIGKILLs it */
@@ -62,7 +64,9 @@ export interface System {
   stop(): Promise<void>;
 }
 
-export async function startSystem(opts: { gatewayEnv?: Record<string, string> } = {}): Promise<System> {
+export async function startSystem(
+  opts: { gatewayEnv?: Record<string, string>; serviceEnv?: Record<string, string> } = {},
+): Promise<System> {
   const cleanup: Array<{ name: string; run: () => Promise<unknown> }> = [];
   const onStop = (name: string, run: () => Promise<unknown>) => cleanup.push({ name, run });
   let natsDown = false;
@@ -98,10 +102,15 @@ export async function startSystem(opts: { gatewayEnv?: Record<string, string> } 
     onStop('observer connection', () => nc.close());
     const dialogs = await startDialogs({ prefix, config: { NATS_URL: [nats.url], OUTBOX_POLL_MS: 200 } });
     onStop('dialogs', () => dialogs.stop());
-    const gateway = await startGateway(prefix, { NATS_URL: nats.url, ...opts.gatewayEnv });
+    const gateway = stopOnce(await startGateway(prefix, { NATS_URL: nats.url, ...opts.gatewayEnv }));
     onStop('gateway', () => gateway.stop());
 
-    const serviceEnv = { NATS_URL: nats.url, SUBJECT_PREFIX: prefix, LOG_LEVEL: 'silent' };
+    const serviceEnv = {
+      NATS_URL: nats.url,
+      SUBJECT_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+      ...opts.serviceEnv,
+    };
     const system: System = {
       nats,
       prefix,
@@ -109,10 +118,18 @@ export async function startSystem(opts: { gatewayEnv?: Record<string, string> } 
       dialogs,
       gateway,
       nc,
-      async socket(userId) {
-        const sock = await connectWs(gateway.url, { token: await mintToken(userId) });
+      async socket(userId, o = {}) {
+        const sock = await connectWs((o.gateway ?? gateway).url, {
+          token: await mintToken(userId),
+          ...(o.since === undefined ? {} : { path: `/ws/?since=${o.since}` }),
+        });
         onStop(`socket of user ${userId}`, () => sock.close());
         return sock;
+      },
+      async startGateway(env = {}) {
+        const gw = stopOnce(await startGateway(prefix, { NATS_URL: nats.url, ...opts.gatewayEnv, ...env }));
+        onStop('gateway', () => gw.stop());
+        return gw;
       },
       async startNotifier(env = {}) {
         const c = await connectBus({ servers: [nats.url], name: 'e2e-notifier', logger });
@@ -181,6 +198,12 @@ export async function startSystem(opts: { gatewayEnv?: Record<string, string> } 
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** a gateway a test may stop itself (a restart) before the cleanup does */
+function stopOnce(gw: StartedGateway): StartedGateway {
+  let stopped: Promise<void> | undefined;
+  return { ...gw, stop: () => (stopped ??= gw.stop()) };
 }
 
 /** a cleanup step that hangs becomes an error naming it, and the steps after it still run */

@@ -15,6 +15,7 @@ import { stopAllChildren } from './processes.js';
 import { LEGEND, renderTable } from './report.js';
 import { createThroughput } from './scenarios/create-throughput.js';
 import { deliveryLatency } from './scenarios/delivery.js';
+import { feedReplay } from './scenarios/feed-replay.js';
 import { historyDepth } from './scenarios/history-depth.js';
 import { rpcRoundTrip } from './scenarios/rpc.js';
 import { socketMemory } from './scenarios/socket-memory.js';
@@ -118,6 +119,8 @@ try {
   if (pairs.length) {
     await step('create throughput', () => createThroughput(ctx, pairs, plan.create));
     await step('delivery latency', () => deliveryLatency(ctx, pairs, plan.delivery));
+    const resumed = pairs[0];
+    if (resumed) await step('resume after missed pushes', () => feedReplay(ctx, resumed, plan.feed));
   }
   closePairs(pairs);
   await step('unread count', () => unreadCount(ctx, plan.unread));

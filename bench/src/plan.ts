@@ -30,6 +30,8 @@ export const plan = {
   rpc: { iterations: 2_000, echoScript: child('nats-echo') },
   /** one dialog this deep, seeded straight into the table; pages of `limit` at its newest and oldest ends */
   history: { firstUserId: 8_000, messages: 45_000, limit: 20, iterations: 200 },
+  /** resume after 1,000 missed messages (PROTOCOL.md §8) */
+  feed: { missed: 1_000, concurrency: 16, ms: 60_000 },
   /** the gateway's per-socket rate limit (default 20/s) would cap a closed-loop socket: lifted for the bench */
   gatewayEnv: { RATE_LIMIT_PER_SEC: '1000', RATE_LIMIT_BURST: '1000', HTTP_RATE_LIMIT_PER_MIN: '10000000' },
 } as const;

@@ -1,6 +1,7 @@
 export type { JsMsg, Msg, Subscription } from 'nats';
 export * from './codec.js';
 export * from './connect.js';
+export * from './feed.js';
 export * from './files.js';
 export * from './kv.js';
 export * from './lease.js';

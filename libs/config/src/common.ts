@@ -83,3 +83,12 @@ export const authVars = {
     },
   },
 } satisfies ConfigSpec;
+
+/** The per-user feed of PROTOCOL.md §8 (the notifier writes it; gateways replay it). */
+export const feedVars = {
+  FEED_RETENTION_HOURS: {
+    doc: 'how long pushes stay replayable with `sync` (the feed stream max_age), hours; fractions allowed',
+    default: '168',
+    parse: parsers.number(1 / 3600, 24 * 365),
+  },
+} satisfies ConfigSpec;

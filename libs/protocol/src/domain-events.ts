@@ -14,6 +14,12 @@ export interface MemberState {
   dialog_unread: number;
   /** whether this member's counters may have changed (push them only then) */
   counters_changed: boolean;
+  /**
+   * the user's counters version: bumped in the transaction of every change of this user's counters,
+   * so a counter frame older than one a socket already holds can be recognised (PROTOCOL.md §8);
+   * absent in events written before it existed
+   */
+  counters_version?: number;
 }
 
 /** What the mailer needs to know about a recipient. */

@@ -1,7 +1,14 @@
 /** The frame envelope of PROTOCOL.md §2, both directions. */
 import type { PageMeta } from './dto.js';
 import { type ErrorBody, humanMessage, type Locale, ParleyError } from './errors.js';
-import { type ClientEvent, isClientEvent, type PushItem } from './events.js';
+import {
+  type ClientEvent,
+  type FeedItem,
+  type GatewayEvent,
+  isClientEvent,
+  isGatewayEvent,
+  type PushItem,
+} from './events.js';
 import { requestId } from './schemas.js';
 
 export type RequestId = string | number;
@@ -12,6 +19,8 @@ export interface AnswerFrame<T = unknown> {
   data: T;
   meta?: PageMeta;
   request_id?: RequestId;
+  /** pushes from the user's feed (PROTOCOL.md §8) */
+  seq?: number;
 }
 
 export interface ErrorFrame {
@@ -26,7 +35,7 @@ export interface ErrorFrame {
 export type ServerFrame = AnswerFrame | ErrorFrame;
 
 export interface ClientFrame {
-  event: ClientEvent;
+  event: ClientEvent | GatewayEvent;
   request_id?: RequestId;
   /** everything but `event` and `request_id`, not yet validated */
   params: Record<string, unknown>;
@@ -69,7 +78,7 @@ export function parseClientFrame(text: string): ClientFrame {
   if (typeof event !== 'string' || event === '') {
     throw new FrameError(new ParleyError('bad_request', { message: 'event is required' }), 'error', rid);
   }
-  if (!isClientEvent(event)) {
+  if (!isClientEvent(event) && !isGatewayEvent(event)) {
     throw new FrameError(new ParleyError('unknown_event'), event.slice(0, 100), rid);
   }
   const frame: ClientFrame = { event, params };
@@ -109,4 +118,9 @@ export function errorFrame(
 
 export function pushFrame(item: PushItem): AnswerFrame {
   return { type: 'ws_send', event: item.event, data: item.data };
+}
+
+/** A push from the user's feed: the frame with its `seq` (PROTOCOL.md §8). */
+export function feedFrame(item: FeedItem, seq: number): AnswerFrame {
+  return { type: 'ws_send', event: item.event, data: item.data, seq };
 }

@@ -63,4 +63,55 @@ export interface PushMessage {
   skip_origin?: number[];
 }
 
+/** Pushes that go through the user's feed and carry `seq` (PROTOCOL.md §8). */
+export type FeedEvent = Exclude<PushEvent, 'users.status.online'>;
+export type FeedItem = Extract<PushItem, { event: FeedEvent }>;
+
+export const FEED_EVENTS: readonly FeedEvent[] = [
+  'dialogs.messages.create',
+  'dialogs.messages.seen',
+  'notifications.dialogs.count',
+  'notifications.dialogs.messages.count',
+];
+
+/**
+ * One entry of a user's feed: one push frame, stored in the feed stream (its `seq` is the stream
+ * sequence) and republished to the user's push subject for live delivery.
+ */
+export interface FeedEntry {
+  item: FeedItem;
+  /** the connection that caused it: it holds the direct answer, so live delivery skips it there */
+  origin_conn?: string | null;
+  /** counter frames: the user's counters version the values belong to (MemberState.counters_version) */
+  version?: number;
+}
+
+/** The key a counter frame is collapsed and ordered by; null for message and seen frames. */
+export function counterKey(item: FeedItem): string | null {
+  if (item.event === 'notifications.dialogs.count') return 'count';
+  if (item.event === 'notifications.dialogs.messages.count') return `count:${item.data.dialog_id}`;
+  return null;
+}
+
+/**
+ * Events the gateway answers itself (not forwarded to `dialogs`): `sync` replays the user's feed
+ * (PROTOCOL.md §8).
+ */
+export const GATEWAY_EVENTS = ['sync'] as const;
+export type GatewayEvent = (typeof GATEWAY_EVENTS)[number];
+
+export function isGatewayEvent(value: unknown): value is GatewayEvent {
+  return typeof value === 'string' && (GATEWAY_EVENTS as readonly string[]).includes(value);
+}
+
+/** The answer to `sync`. */
+export interface SyncAnswer {
+  /** the user's latest feed seq */
+  seq: number;
+  /** frames replayed before this answer */
+  replayed: number;
+  /** `since` is older than the retention or unknown: nothing was replayed, reload with `dialogs.load` */
+  resync_required?: true;
+}
+
 export type AnswerMeta = PageMeta;

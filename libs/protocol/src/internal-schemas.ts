@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { MemberState, MessageCreatedEvent, MessageSeenEvent, Recipient } from './domain-events.js';
 import type { FileDto, MessageDto, UserDto } from './dto.js';
-import type { PushMessage } from './events.js';
+import type { FeedEntry, PushMessage } from './events.js';
 
 const isoDate = z.string().min(1).max(64);
 const int = z.number().int();
@@ -59,6 +59,7 @@ export const memberStateSchema = z.object({
   dialogs_unread: int,
   dialog_unread: int,
   counters_changed: z.boolean(),
+  counters_version: int.optional(),
 }) satisfies z.ZodType<MemberState>;
 
 export const recipientSchema = z.object({
@@ -118,3 +119,17 @@ export const pushMessageSchema = z.object({
   origin_conn: z.string().nullable().optional(),
   skip_origin: z.array(int).optional(),
 }) satisfies z.ZodType<PushMessage>;
+
+/** the frames a user's feed holds (PROTOCOL.md §8): every push but `users.status.online` */
+export const feedItemSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('dialogs.messages.create'), data: messageDtoSchema }),
+  z.object({ event: z.literal('dialogs.messages.seen'), data: messageDtoSchema }),
+  z.object({ event: z.literal('notifications.dialogs.count'), data: int }),
+  z.object({ event: z.literal('notifications.dialogs.messages.count'), data: countsSchema }),
+]);
+
+export const feedEntrySchema = z.object({
+  item: feedItemSchema,
+  origin_conn: z.string().nullable().optional(),
+  version: int.optional(),
+}) satisfies z.ZodType<FeedEntry>;

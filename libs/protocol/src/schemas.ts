@@ -74,3 +74,16 @@ export const clientParams = {
 } as const;
 
 export type ClientParams = { [K in keyof typeof clientParams]: z.output<(typeof clientParams)[K]> };
+
+/** `since`: a non-negative integer (numbers or numeric strings, as every integer parameter); absent: none */
+export const since = z
+  .union([z.null(), intLike.pipe(z.number().int().min(0))])
+  .optional()
+  .transform((v) => v ?? null);
+
+/** Parameters of the events the gateway answers itself (PROTOCOL.md §8). */
+export const gatewayParams = {
+  sync: z.object({ since }),
+} as const;
+
+export type GatewayParams = { [K in keyof typeof gatewayParams]: z.output<(typeof gatewayParams)[K]> };

@@ -30,6 +30,12 @@ export function subjects(prefix: string) {
     /** pushes to every socket of one user, on every gateway that holds one */
     push: (userId: number) => `${prefix}.push.user.${userId}`,
     pushWildcard: `${prefix}.push.user.*`,
+    /** every feed push of one user, stored in `feedStream` and republished to `push(userId)` */
+    feed: (userId: number) => `${prefix}.feed.user.${userId}`,
+    feedWildcard: `${prefix}.feed.user.*`,
+    /** where the feed stream republishes: the push subject, `*` mapped through */
+    feedRepublish: `${prefix}.push.user.{{wildcard(1)}}`,
+    feedStream: `${token}_feed`,
     /** presence: a user's first/last socket on any gateway */
     presenceBucket: `${token}_presence`,
     /** uploaded files, readable by every gateway instance */
@@ -56,5 +62,6 @@ export function allSubjectNames(
     ...events.map((e) => s.event(e)),
     ...services.map((x) => s.deadLetter(x)),
     s.push(1),
+    s.feed(1),
   ];
 }

@@ -8,6 +8,8 @@ import {
   CLOSE_CODES,
   ERROR_CATALOGUE,
   ERROR_CODES,
+  FEED_EVENTS,
+  GATEWAY_EVENTS,
   humanMessage,
   ParleyError,
   PUSH_EVENTS,
@@ -59,6 +61,15 @@ describe('docs/protocol.md ↔ libs/protocol', () => {
         'users.status.online',
       ].sort(),
     );
+  });
+
+  test('§8: the events the gateway answers itself are the ones it names, and pushes with seq are the feed events', () => {
+    const named = [...section(8).matchAll(/\{"event": "([a-z.]+)"/g)].map((m) => m[1]);
+    expect([...new Set(named)].sort()).toEqual([...GATEWAY_EVENTS].sort());
+    for (const e of GATEWAY_EVENTS) expect(CLIENT_EVENTS as readonly string[]).not.toContain(e);
+    const withSeq = section(8).slice(0, section(8).indexOf('carries `seq`'));
+    const listed = [...withSeq.matchAll(/`([a-z.]+)`/g)].map((m) => m[1]);
+    expect([...listed].sort()).toEqual([...FEED_EVENTS].sort());
   });
 
   test('an internal request map entry exists for every command', () => {

@@ -7,7 +7,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  createFeedReader,
   createRpcClient,
+  ensureFeedStream,
   type FileStore,
   type NatsConnection,
   openFileStore,
@@ -33,6 +35,7 @@ import { createMetrics } from './metrics.js';
 import { createHub } from './ws/hub.js';
 import { createGatewayPresence } from './ws/presence.js';
 import { createWsServer } from './ws/server.js';
+import { createSyncHandler } from './ws/sync.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -77,11 +80,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     refreshMs: config.PRESENCE_REFRESH_MS,
     relistMs: config.PRESENCE_RELIST_MS,
   });
+  const feed = createFeedReader(nc, subjects);
   const hub = createHub({
     nc,
     subjects,
     logger,
     metrics,
+    feed,
     onFirst: (userId) => presence.set(userId, true),
     onLast: (userId) => void presence.set(userId, false),
   });
@@ -100,6 +105,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     maxFrameBytes: config.MAX_FRAME_BYTES,
     heartbeatMs: config.HEARTBEAT_MS,
     allowedOrigins: config.ALLOWED_ORIGINS,
+    sync: createSyncHandler(feed, metrics),
   });
 
   let fileStore: FileStore | undefined;
@@ -145,6 +151,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     async start() {
       await clientFiles.load();
       fileStore = await openFileStore(nc, subjects, { maxBytes: config.FILES_BUCKET_MAX_BYTES });
+      // the notifier owns the feed stream's limits; a gateway only makes sure replays find it
+      await ensureFeedStream(nc, subjects, {
+        retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+        duplicateWindowMs: 15 * 60_000,
+      });
       await presence.start();
       if (!config.ALLOWED_ORIGINS) {
         logger.warn('ALLOWED_ORIGINS is not set: WebSocket connections are accepted from any origin');

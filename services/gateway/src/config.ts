@@ -4,6 +4,7 @@ import {
   authVars,
   type ConfigOf,
   type ConfigSpec,
+  feedVars,
   limitVars,
   localeVars,
   logVars,
@@ -20,6 +21,7 @@ export const gatewayConfigSpec = {
   },
   ...natsVars,
   ...logVars,
+  ...feedVars,
   MESSAGES_LOCALE: localeVars.MESSAGES_LOCALE,
   JWT_SECRET: authVars.JWT_SECRET,
   ADMIN_TOKEN: {

@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   requestSeconds: Histogram<'event'>;
   closes: Counter<'code'>;
   pushes: Counter<'event'>;
+  feedGapsFilled: Counter;
+  syncs: Counter<'outcome'>;
   http: Counter<'route' | 'status'>;
   upgradesRefused: Counter<'status'>;
 }
@@ -51,6 +53,17 @@ export function createMetrics(): GatewayMetrics {
       name: 'parley_gateway_push_frames_total',
       help: 'push frames written to sockets, by event',
       labelNames: ['event'],
+      registers,
+    }),
+    feedGapsFilled: new Counter({
+      name: 'parley_gateway_feed_gaps_filled_total',
+      help: 'live feed entries this gateway missed (NATS reconnect) and read back from the feed stream',
+      registers,
+    }),
+    syncs: new Counter({
+      name: 'parley_gateway_syncs_total',
+      help: '`sync` requests by outcome (latest, replayed, resync_required)',
+      labelNames: ['outcome'],
       registers,
     }),
     http: new Counter({

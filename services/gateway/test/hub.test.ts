@@ -86,12 +86,14 @@ describe('one gateway: two tabs of one user and another user', () => {
       (f) => f.event === 'notifications.dialogs.messages.count' && f.data.dialog_id === dialog.id,
     );
     await tab2.next((f) => isCreate(f) && f.data.id === id);
+    // pushes carry the seq of the user's feed (PROTOCOL.md §8); the direct answer carries none
     expect(bob.where(isCreate)).toEqual([
-      { type: 'ws_send', event: 'dialogs.messages.create', data: answer.data },
+      { type: 'ws_send', event: 'dialogs.messages.create', data: answer.data, seq: expect.any(Number) },
     ]);
     expect(tab2.where(isCreate)).toEqual([
-      { type: 'ws_send', event: 'dialogs.messages.create', data: answer.data },
+      { type: 'ws_send', event: 'dialogs.messages.create', data: answer.data, seq: expect.any(Number) },
     ]);
+    expect(answer.seq).toBeUndefined();
     expect(tab1.where(isCreate)).toEqual([answer]);
     expect(bob.where((f) => f.event === 'notifications.dialogs.count').at(-1)?.data).toBe(1);
   });

@@ -1,23 +1,28 @@
 /**
  * The notifier: turns domain events into the frames other sockets see
- * (PROTOCOL.md §4). It runs active/standby: the instance holding the lease
+ * (PROTOCOL.md §4), appended to each user's feed (§8: the feed stream gives them their `seq`,
+ * deduplicates a redelivered event's frames by message id, and republishes them to the gateways).
+ * It runs active/standby: the instance holding the lease
  * consumes the shared durable consumer; the others wait to take over. One
  * active writer is what keeps every user's pushes in order and lets counter
  * frames of a burst be coalesced without an older value overtaking a newer one.
  */
 import { randomUUID } from 'node:crypto';
 import {
+  appendFeed,
   consumeEvents,
   createLease,
   type EventConsumer,
+  ensureFeedStream,
   type Lease,
   type NatsConnection,
-  publishPush,
   type Service,
+  scanFeedCounters,
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
-import { type DomainEvent, subjects } from '@parley/protocol';
+import { counterKey, type DomainEvent, subjects } from '@parley/protocol';
 import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
+import { type CounterVersions, createCounterVersions } from './actors/counter-versions.js';
 import { createUserPushes, type UserPushes } from './actors/user-pushes.js';
 import type { NotifierConfig } from './config.js';
 import { createdPushes, seenPushes } from './fanout.js';
@@ -47,11 +52,25 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
   let consumer: EventConsumer | undefined;
   let endpoint: MetricsEndpoint | null = null;
   let transitions: Promise<void> = Promise.resolve();
+  const windowMs = config.FEED_DUPLICATE_WINDOW_SECONDS * 1000;
+  let versions: CounterVersions | undefined;
 
-  const publish: Parameters<typeof createUserPushes>[0]['publish'] = (userId, msg) => {
-    publishPush(nc, s, userId, msg);
+  // appends start in call order on one connection, so one user's frames are stored in that order
+  const publish: Parameters<typeof createUserPushes>[0]['publish'] = async (userId, all) => {
+    // a counter older than one already in the feed (a redelivered event) is not appended at all
+    const entries = all.filter((e) => {
+      const key = counterKey(e.entry.item);
+      if (key === null || e.entry.version === undefined || !versions) return true;
+      if (versions.admit(userId, key, e.entry.version)) return true;
+      metrics.staleCounters.inc();
+      return false;
+    });
+    const acks = await Promise.all(entries.map((e) => appendFeed(nc, s, userId, e.entry, e.msgId)));
     metrics.pushes.inc();
-    for (const item of msg.items) metrics.frames.inc({ event: item.event });
+    acks.forEach((ack, i) => {
+      if (ack.duplicate) metrics.duplicates.inc();
+      else metrics.frames.inc({ event: entries[i]?.entry.item.event ?? 'unknown' });
+    });
   };
 
   const handle = async (event: DomainEvent, meta: { deliveryCount: number }) => {
@@ -69,6 +88,21 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
 
   const activate = async () => {
     if (consumer) return;
+    await ensureFeedStream(
+      nc,
+      s,
+      {
+        retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+        duplicateWindowMs: config.FEED_DUPLICATE_WINDOW_SECONDS * 1000,
+      },
+      { update: true },
+    );
+    // what the previous active instance appended lately: no counter older than those goes after them
+    const seeded = createCounterVersions(windowMs);
+    const scanned = await scanFeedCounters(nc, s, Date.now() - windowMs, seeded.seed);
+    versions?.dispose();
+    versions = seeded;
+    log.info({ scanned, counters: seeded.size() }, 'feed counters versions loaded');
     pushes = createUserPushes({
       windowMs: config.PUSH_COALESCE_MS,
       publish,
@@ -100,6 +134,8 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
     }
     p?.dispose();
     pushes = undefined;
+    versions?.dispose();
+    versions = undefined;
     metrics.leader.set(0);
   };
 

@@ -1,9 +1,15 @@
 /** Every environment variable the notifier reads, declared once (parsed in main.ts). */
-import { type ConfigOf, logVars, natsVars, parsers } from '@parley/config';
+import { type ConfigOf, feedVars, logVars, natsVars, parsers } from '@parley/config';
 
 export const notifierConfigSpec = {
   ...natsVars,
   ...logVars,
+  ...feedVars,
+  FEED_DUPLICATE_WINDOW_SECONDS: {
+    doc: 'how long a redelivered event is recognised when it is pushed again (the feed stream duplicate window; capped at the retention)',
+    default: '900',
+    parse: parsers.int(1, 7 * 24 * 3600),
+  },
   PUSH_COALESCE_MS: {
     doc: 'counter frames of one user go at most once per this window (the latest values); message frames are never held',
     default: '250',

@@ -18,12 +18,22 @@ export function createNotifierMetrics() {
     }),
     pushes: new Counter({
       name: 'parley_notifier_pushes_total',
-      help: 'PushMessages published to user subjects',
+      help: 'groups of frames appended to a user feed',
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: 'parley_notifier_feed_duplicates_total',
+      help: 'feed appends the stream recognised as already stored (a redelivered event)',
+      registers: [registry],
+    }),
+    staleCounters: new Counter({
+      name: 'parley_notifier_stale_counter_frames_total',
+      help: 'counter frames not appended: the feed already holds a newer version of that counter',
       registers: [registry],
     }),
     frames: new Counter({
       name: 'parley_notifier_frames_total',
-      help: 'frames inside published PushMessages, by event',
+      help: 'frames appended to user feeds, by event',
       labelNames: ['event'] as const,
       registers: [registry],
     }),

@@ -1,15 +1,19 @@
-/** The notifier on the real NATS JetStream: events published as dialogs does, pushes watched on the user subjects. */
+/**
+ * The notifier on the real NATS JetStream: events published as dialogs does, the users' feed entries
+ * watched where gateways get them (republished to the push subjects with their seq).
+ */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   connectBus,
+  type FeedDelivery,
   type NatsConnection,
   publishEvent,
   type Subscription,
-  subscribePushes,
+  subscribeFeed,
 } from '@parley/bus';
 import { parseConfig } from '@parley/config';
 import { silentLogger } from '@parley/logger';
-import { type PushMessage, subjects } from '@parley/protocol';
+import { type FeedEntry, subjects } from '@parley/protocol';
 import { natsUrl, randomPrefix, waitFor } from '@parley/testing';
 import { createNotifierService, type NotifierService } from '../src/app.js';
 import { notifierConfigSpec } from '../src/config.js';
@@ -20,7 +24,7 @@ const prefix = randomPrefix();
 const s = subjects(prefix);
 const conns: NatsConnection[] = [];
 const services: NotifierService[] = [];
-const got: Array<{ user: number; msg: PushMessage }> = [];
+const got: Array<{ user: number; d: FeedDelivery }> = [];
 let nc: NatsConnection;
 let sub: Subscription;
 
@@ -40,13 +44,14 @@ async function startNotifier(extra: Record<string, string> = {}): Promise<Notifi
   return app;
 }
 
-const of = (user: number) => got.filter((g) => g.user === user).map((g) => g.msg);
-const events = (msgs: PushMessage[]) => msgs.flatMap((m) => m.items.map((i) => i.event));
+const of = (user: number) => got.filter((g) => g.user === user).map((g) => g.d.entry);
+const seqsOf = (user: number) => got.filter((g) => g.user === user).map((g) => g.d.seq);
+const events = (entries: FeedEntry[]) => entries.map((e) => e.item.event);
 
 beforeAll(async () => {
   nc = await connectBus({ servers: [await natsUrl()], name: 'notifier-test', logger });
   conns.push(nc);
-  sub = subscribePushes(nc, s, '*', (user, msg) => got.push({ user, msg }));
+  sub = subscribeFeed(nc, s, '*', (user, d) => got.push({ user, d }));
   await nc.flush();
 });
 
@@ -55,6 +60,7 @@ afterAll(async () => {
   sub.unsubscribe();
   const jsm = await nc.jetstreamManager();
   await jsm.streams.delete(s.eventStream).catch(() => undefined);
+  await jsm.streams.delete(s.feedStream).catch(() => undefined);
   await jsm.streams.delete(`KV_${s.leaseBucket('notifier')}`).catch(() => undefined);
   for (const c of conns) await c.close().catch(() => undefined);
 });
@@ -64,38 +70,47 @@ describe('notifier', () => {
     const app = await startNotifier();
     expect(app.active).toBe(true);
     const msg = message(101, 1, 10);
-    await publishEvent(nc, s, created(msg, [member(10, 0, 0, false), member(11, 1, 1)], 'tab-1'));
-    await waitFor(() => of(10).length === 1 && of(11).length === 1, { what: 'pushes' });
-    const [toOther] = of(11);
-    expect(toOther?.origin_conn).toBeUndefined();
-    expect(toOther?.items).toEqual([
-      { event: 'dialogs.messages.create', data: msg },
-      { event: 'notifications.dialogs.count', data: 1 },
-      { event: 'notifications.dialogs.messages.count', data: { count: 1, dialog_id: 1 } },
+    await publishEvent(
+      nc,
+      s,
+      created(msg, [member(10, 0, 0, false), { ...member(11, 1, 1), counters_version: 7 }], 'tab-1'),
+    );
+    await waitFor(() => of(10).length === 1 && of(11).length === 3, { what: 'feed entries' });
+    expect(of(11)).toEqual([
+      { item: { event: 'dialogs.messages.create', data: msg } },
+      { item: { event: 'notifications.dialogs.count', data: 1 }, version: 7 },
+      {
+        item: { event: 'notifications.dialogs.messages.count', data: { count: 1, dialog_id: 1 } },
+        version: 7,
+      },
     ]);
-    const [toAuthor] = of(10);
-    expect(toAuthor).toEqual({
-      items: [{ event: 'dialogs.messages.create', data: msg }],
-      origin_conn: 'tab-1',
-      skip_origin: [0],
-    });
+    expect(of(10)).toEqual([{ item: { event: 'dialogs.messages.create', data: msg }, origin_conn: 'tab-1' }]);
+    // one stream: every entry has its own seq, growing in the order they were written
+    const seqs = seqsOf(11);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set([...seqs, ...seqsOf(10)]).size).toBe(4);
   });
 
-  test('seen: the reader skips the seen frame on the requesting socket but gets its counters', async () => {
+  test('seen: every member gets the seen frame then counters (§4.4); the reader skips only the seen frame on the requesting socket', async () => {
     got.length = 0;
     const msg = message(102, 2, 20);
     await publishEvent(nc, s, seen(msg, 21, [member(20, 3, 0, false), member(21, 0, 0)], 'tab-r'));
-    await waitFor(() => of(20).length === 1 && of(21).length === 1, { what: 'pushes' });
-    expect(events(of(20))).toEqual(['dialogs.messages.seen']);
-    expect(of(20)[0]?.origin_conn).toBeUndefined();
-    const [toReader] = of(21);
-    expect(events([toReader as PushMessage])).toEqual([
+    await waitFor(() => of(20).length === 3 && of(21).length === 3, { what: 'feed entries' });
+    // the author's counters did not move, but they come after the seen frame all the same
+    expect(of(20)).toEqual([
+      { item: { event: 'dialogs.messages.seen', data: expect.objectContaining({ id: 102 }) } },
+      { item: { event: 'notifications.dialogs.count', data: 3 }, version: 0 },
+      {
+        item: { event: 'notifications.dialogs.messages.count', data: { count: 0, dialog_id: 2 } },
+        version: 0,
+      },
+    ]);
+    expect(events(of(21))).toEqual([
       'dialogs.messages.seen',
       'notifications.dialogs.count',
       'notifications.dialogs.messages.count',
     ]);
-    expect(toReader?.origin_conn).toBe('tab-r');
-    expect(toReader?.skip_origin).toEqual([0]);
+    expect(of(21).map((e) => e.origin_conn)).toEqual(['tab-r', undefined, undefined]);
   });
 
   test('a burst for one user: every message frame in order, the counter frames coalesced to the latest values', async () => {
@@ -110,14 +125,14 @@ describe('notifier', () => {
     }
     const lastCount = () =>
       of(31)
-        .flatMap((m) => m.items)
+        .map((e) => e.item)
         .filter((i) => i.event === 'notifications.dialogs.messages.count')
         .at(-1);
     await waitFor(() => (lastCount()?.data as { count: number } | undefined)?.count === n, {
       timeoutMs: 10_000,
       what: 'the last counter',
     });
-    const items = of(31).flatMap((m) => m.items);
+    const items = of(31).map((e) => e.item);
     const ids = items
       .filter((i) => i.event === 'dialogs.messages.create')
       .map((i) => (i.data as { id: number }).id);
@@ -139,14 +154,60 @@ describe('notifier', () => {
     expect(second.active).toBe(false);
     for (let i = 1; i <= 20; i++)
       await publishEvent(nc, s, created(message(2000 + i, 4, 40), [member(41, 1, i, false)]));
-    await waitFor(() => of(41).length === 20, { what: '20 pushes' });
+    await waitFor(() => of(41).length === 20, { what: '20 entries' });
     await first.stop();
     await waitFor(() => second.active, { timeoutMs: 5_000, what: 'the standby to take over' });
     for (let i = 21; i <= 30; i++)
       await publishEvent(nc, s, created(message(2000 + i, 4, 40), [member(41, 1, i, false)]));
-    await waitFor(() => of(41).length >= 30, { what: '30 pushes' });
+    await waitFor(() => of(41).length >= 30, { what: '30 entries' });
     await nc.flush();
-    const ids = of(41).map((m) => (m.items[0]?.data as { id: number } | undefined)?.id);
+    const ids = of(41).map((e) => (e.item.data as { id: number }).id);
     expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => 2001 + i));
+  });
+
+  test('a counter older than one already in the feed is never appended, also by an instance that took over', async () => {
+    got.length = 0;
+    const jsm = await nc.jetstreamManager();
+    const drained = () =>
+      waitFor(
+        async () => {
+          const info = await jsm.consumers.info(s.eventStream, s.durable('notifier'));
+          return info.num_pending === 0 && info.num_ack_pending === 0;
+        },
+        { timeoutMs: 10_000, what: 'the notifier to ack everything' },
+      );
+    const receiver = (count: number, version: number) => ({
+      ...member(51, count, count),
+      counters_version: version,
+    });
+    const counters = () => of(51).filter((e) => e.item.event !== 'dialogs.messages.create');
+    const send = (id: number, count: number, version: number) =>
+      publishEvent(nc, s, created(message(id, 5, 50), [member(50, 0, 0, false), receiver(count, version)]));
+
+    await send(3001, 2, 9);
+    await waitFor(() => counters().length === 2, { what: 'the first counters' });
+    // an event committed earlier but handled later (e.g. redelivered after a crash): older counters
+    await send(3002, 1, 8);
+    await waitFor(() => of(51).some((e) => (e.item.data as { id?: number }).id === 3002), {
+      what: 'its message',
+    });
+    await drained();
+    expect(counters().map((e) => e.version)).toEqual([9, 9]);
+
+    // a fresh instance learns from the feed what the previous one appended
+    for (const app of services) await app.stop();
+    const next = await startNotifier();
+    await waitFor(() => next.active, { timeoutMs: 10_000, what: 'the new instance to be active' });
+    await send(3003, 1, 8);
+    await send(3004, 3, 10);
+    await waitFor(() => counters().length === 4, { timeoutMs: 10_000, what: 'the newer counters' });
+    await drained();
+    expect(counters().map((e) => e.version)).toEqual([9, 9, 10, 10]);
+    expect(counters().at(-1)?.item).toEqual({
+      event: 'notifications.dialogs.messages.count',
+      data: { count: 3, dialog_id: 5 },
+    });
+    const stale = await next.metrics.staleCounters.get();
+    expect(stale.values[0]?.value).toBe(2);
   });
 });

@@ -14,7 +14,7 @@ import { recordMessage } from '../db/repositories/dialogs.js';
 import { lockFileForAttach } from '../db/repositories/files.js';
 import { findByClientId, findMessage, insertMessage } from '../db/repositories/messages.js';
 import { appendEvent } from '../db/repositories/outbox.js';
-import { bumpTeamUnreadDialogs, bumpUnreadDialogs } from '../db/repositories/users.js';
+import { bumpCounters, bumpTeamUnreadDialogs, findSupportIds } from '../db/repositories/users.js';
 import { inTransaction, isDuplicateKey, type Sql } from '../db/sql.js';
 import { asStored, bodyRequired, normalizeBody } from '../domain/body.js';
 import { countsForTeam, rowCountsForUser } from '../domain/unread.js';
@@ -118,7 +118,10 @@ async function createInTx(
   // rows that went from 0 to 1: their users' unread-dialogs counters move (in a support dialog,
   // a support user's row does not count: the SQL leaves support users out)
   const up = members.filter((m) => m.user_id !== authorId && m.unread_count === 0).map((m) => m.user_id);
-  await bumpUnreadDialogs(sql, up, 1, { exceptSupport: !rowCountsForUser(dialog.with_role, 'support') });
+  // every user whose counters move gets a new counters version (the team too when its counter moves)
+  const changed = members.map((m) => m.user_id).filter((u) => u !== authorId);
+  if (teamDelta) changed.push(...(await findSupportIds(sql)));
+  await bumpCounters(sql, changed, up, 1, { exceptSupport: !rowCountsForUser(dialog.with_role, 'support') });
   if (teamDelta && dialog.team_unread === 0) await bumpTeamUnreadDialogs(sql, 1);
 
   const afterDialog = {

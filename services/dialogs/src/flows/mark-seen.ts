@@ -12,7 +12,7 @@ import type { DialogsContext } from '../context.js';
 import { recordRead } from '../db/repositories/dialogs.js';
 import { findMessage, lockUnreadUpTo, markRead } from '../db/repositories/messages.js';
 import { appendEvent } from '../db/repositories/outbox.js';
-import { bumpTeamUnreadDialogs, bumpUnreadDialogs, findUsers } from '../db/repositories/users.js';
+import { bumpCounters, bumpTeamUnreadDialogs, findSupportIds, findUsers } from '../db/repositories/users.js';
 import { inTransaction } from '../db/sql.js';
 import { countsForTeam, countsForViewer, rowCountsForUser, transitions } from '../domain/unread.js';
 import { formatDate, nowUtc } from '../dto/dates.js';
@@ -77,7 +77,10 @@ export async function markSeen(
     const { down } = transitions(before, after, (u) =>
       rowCountsForUser(dialog.with_role, authors.get(u)?.role),
     );
-    await bumpUnreadDialogs(sql, down, -1);
+    // every member gets counter frames after a seen that changed something (§4.4): a new version for each
+    const audienceIds = members.map((m) => m.user_id);
+    if (dialog.with_role === 'support') audienceIds.push(...(await findSupportIds(sql)));
+    await bumpCounters(sql, audienceIds, down, -1);
     const teamAfter = dialog.team_unread - teamDelta;
     if (teamDelta && teamAfter === 0) await bumpTeamUnreadDialogs(sql, -1);
 

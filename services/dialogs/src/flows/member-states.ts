@@ -1,7 +1,10 @@
 /**
  * The per-member counters a domain event carries, read inside the write
  * transaction right after the change (one query): members (member view) and,
- * in a support dialog, every support user (team view).
+ * in a support dialog, every support user (team view). Each carries the user's
+ * counters version; the flows bump it (users.bumpCounters) before this read for
+ * every user whose counter frames the event will push, so value and version
+ * belong together.
  */
 import type { MemberState, Recipient } from '@parley/protocol';
 import type { DialogRow } from '../db/entities/dialog.js';
@@ -43,6 +46,7 @@ export async function readAudience(
       dialogs_unread: total(u),
       dialog_unread: count,
       counters_changed: changed.member(userId),
+      counters_version: Number(u.counters_version),
     });
   }
   for (const s of team) {
@@ -51,6 +55,7 @@ export async function readAudience(
       dialogs_unread: total(s),
       dialog_unread: dialog.team_unread,
       counters_changed: changed.team,
+      counters_version: Number(s.counters_version),
     });
   }
   return { states, users };

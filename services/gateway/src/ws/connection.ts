@@ -14,11 +14,13 @@ import {
   type CloseCode,
   clientParams,
   FrameError,
+  gatewayParams,
   isClientEvent,
   type Locale,
   ParleyError,
   parseClientFrame,
   type RequestId,
+  type RpcReply,
   type ServerFrame,
   validate,
 } from '@parley/protocol';
@@ -27,8 +29,10 @@ import { toErrorFrame } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { forward } from '../routes.js';
 import type { ExpiryScheduler } from './expiry.js';
+import { FeedCursor } from './feed-cursor.js';
 import type { HubSocket } from './hub.js';
 import { TokenBucket } from './rate-limit.js';
+import type { SyncHandler } from './sync.js';
 
 export interface ConnectionLimits {
   ratePerSec: number;
@@ -50,6 +54,10 @@ export interface ConnectionDeps {
   logger: Logger;
   /** the gateway's shared token-expiry timer */
   expiry: ExpiryScheduler;
+  /** answers `sync` from the user's feed (PROTOCOL.md §8) */
+  sync: SyncHandler;
+  /** `?since=` of the connect URL: a `sync` handled before any frame of the client */
+  since?: string | undefined;
 }
 
 export interface Connection extends HubSocket {
@@ -77,6 +85,7 @@ class SocketActor implements Connection {
   readonly connId: string;
   readonly userId: number;
   readonly closed: Promise<void>;
+  readonly feed: FeedCursor;
   private readonly deps: ConnectionDeps;
   private readonly bucket: TokenBucket;
   private child: Logger | undefined;
@@ -106,6 +115,8 @@ class SocketActor implements Connection {
       });
     });
     deps.expiry.add(deps.exp, this);
+    this.feed = new FeedCursor(this);
+    if (deps.since !== undefined) this.enqueue(JSON.stringify({ event: 'sync', since: deps.since }));
   }
 
   log(): Logger {
@@ -168,11 +179,17 @@ class SocketActor implements Connection {
       const frame = parseClientFrame(text);
       event = frame.event;
       requestId = frame.request_id;
-      const params = validate(clientParams[frame.event], frame.params);
-      const reply = await forward(this.deps.rpc, frame.event, params, {
-        caller: { user_id: this.userId, conn_id: this.connId },
-        requestId: `${this.connId}.${++this.seq}`,
-      });
+      let reply: RpcReply<unknown>;
+      if (frame.event === 'sync') {
+        const { since } = validate(gatewayParams.sync, frame.params);
+        reply = { data: await this.deps.sync(this.userId, this.feed, since) };
+      } else {
+        const params = validate(clientParams[frame.event], frame.params);
+        reply = await forward(this.deps.rpc, frame.event, params, {
+          caller: { user_id: this.userId, conn_id: this.connId },
+          requestId: `${this.connId}.${++this.seq}`,
+        });
+      }
       this.sendFrame(answerFrame(frame.event, reply.data, { meta: reply.meta, request_id: requestId }));
       metrics.frames.inc({ event, outcome: 'ok' });
     } catch (err) {
@@ -185,6 +202,8 @@ class SocketActor implements Connection {
       this.sendFrame(toErrorFrame(event, perr, locale, requestId));
       metrics.frames.inc({ event: metricEvent(event), outcome: 'error' });
     } finally {
+      // a sync's held live pushes follow its answer (or its error)
+      this.feed.endReplay();
       if (isClientEvent(event))
         metrics.requestSeconds.observe({ event }, (performance.now() - started) / 1000);
     }
@@ -220,6 +239,10 @@ class SocketActor implements Connection {
       return;
     }
     this.strikes = 0;
+    this.enqueue(text);
+  }
+
+  private enqueue(text: string): void {
     this.queue ??= [];
     this.queue.push(text);
     this.loop ??= this.run()

@@ -1,17 +1,34 @@
 /**
  * The hub: user → this gateway's sockets of that user. It subscribes to the user's push subject when
- * the user's first socket here is being opened and unsubscribes after the last one closed, and
- * delivers every PushMessage to each socket in order, skipping for the originating connection the
- * items it already got as its direct answer. First/last are reported for presence.
+ * the user's first socket here is being opened and unsubscribes after the last one closed. Two kinds
+ * of message arrive there: entries of the user's feed, republished by the feed stream with their
+ * `seq` (PROTOCOL.md §8), and plain PushMessages (`users.status.online`, no seq).
+ *
+ * Feed entries go to every socket's FeedCursor in seq order. The stream tells the previous seq of
+ * the user with each entry: when it is one this gateway never saw (a message lost while the NATS
+ * connection was down), the hub reads the missing entries from the stream first and holds later
+ * live ones meanwhile; after a reconnect it asks the stream for the user's latest seq for the same
+ * reason. First/last are reported for presence.
  */
-import { decodePush, type NatsConnection, type Subscription } from '@parley/bus';
+import {
+  decodeFeedDelivery,
+  decodePush,
+  type FeedDelivery,
+  type FeedReader,
+  Limiter,
+  type NatsConnection,
+  type Subscription,
+} from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { type AnswerFrame, type PushMessage, pushFrame, type Subjects } from '@parley/protocol';
 import type { GatewayMetrics } from '../metrics.js';
+import type { FeedCursor } from './feed-cursor.js';
 
 export interface HubSocket {
   readonly connId: string;
   readonly userId: number;
+  /** where the socket stands in the user's feed */
+  readonly feed: FeedCursor;
   /** write one frame (the socket applies its own send-buffer limit) */
   sendFrame(frame: AnswerFrame): void;
 }
@@ -21,6 +38,8 @@ export interface HubDeps {
   subjects: Subjects;
   logger: Logger;
   metrics: GatewayMetrics;
+  /** reads the feed stream (gap filling) */
+  feed: FeedReader;
   /** the user's first socket here is opening (awaited before it opens) / the last one here closed */
   onFirst(userId: number): Promise<void> | void;
   onLast(userId: number): void;
@@ -30,6 +49,12 @@ interface UserEntry {
   refs: number;
   sockets: Set<HubSocket>;
   sub: Subscription;
+  /** the highest feed seq handed to the sockets (or known to be older than any of them) */
+  lastSeq: number;
+  /** lastSeq was read from the stream: a gap can be recognised */
+  known: boolean;
+  /** entries waiting for a gap fill to finish (made when one starts) */
+  waiting: FeedDelivery[] | undefined;
 }
 
 export interface Hub {
@@ -48,6 +73,71 @@ export interface Hub {
 export function createHub(deps: HubDeps): Hub {
   const users = new Map<number, UserEntry>();
 
+  const apply = (entry: UserEntry, seq: number, feedEntry: FeedDelivery['entry']) => {
+    if (seq <= entry.lastSeq) return;
+    entry.lastSeq = seq;
+    for (const sock of entry.sockets) {
+      if (sock.feed.live(seq, feedEntry)) deps.metrics.pushes.inc({ event: feedEntry.item.event });
+    }
+  };
+
+  /** read the user's entries after entry.lastSeq up to `upto` from the stream, then the waiting ones */
+  const fill = async (userId: number, entry: UserEntry, upto: number) => {
+    entry.waiting ??= [];
+    try {
+      for await (const e of deps.feed.read(userId, entry.lastSeq, upto)) {
+        if (e.entry) apply(entry, e.seq, e.entry);
+        else entry.lastSeq = Math.max(entry.lastSeq, e.seq);
+      }
+      deps.metrics.feedGapsFilled.inc();
+    } catch (err) {
+      deps.logger.warn({ err, user_id: userId }, 'could not fill a gap in the feed (a sync fills it)');
+    } finally {
+      const waiting = entry.waiting ?? [];
+      entry.waiting = undefined;
+      waiting.sort((a, b) => a.seq - b.seq);
+      for (const d of waiting) apply(entry, d.seq, d.entry);
+    }
+  };
+
+  const onFeed = (userId: number, entry: UserEntry, d: FeedDelivery) => {
+    if (entry.waiting) {
+      entry.waiting.push(d);
+      return;
+    }
+    if (entry.known && d.last > entry.lastSeq) {
+      entry.waiting = [d];
+      void fill(userId, entry, d.last);
+      return;
+    }
+    apply(entry, d.seq, d.entry);
+  };
+
+  /** after a reconnect every user here is checked: a bounded number at once, not a burst of thousands */
+  const catchUps = new Limiter(16);
+
+  /** after a reconnect: whatever the user's feed got while the connection was down */
+  const catchUp = async (userId: number, entry: UserEntry) => {
+    if (!entry.known || entry.waiting) return;
+    await catchUps.acquire();
+    try {
+      const latest = await deps.feed.latest(userId);
+      if (latest > entry.lastSeq && !entry.waiting && users.get(userId) === entry)
+        await fill(userId, entry, latest);
+    } catch (err) {
+      deps.logger.warn({ err, user_id: userId }, 'could not read the latest seq after a reconnect');
+    } finally {
+      catchUps.release();
+    }
+  };
+
+  void (async () => {
+    for await (const st of deps.nc.status()) {
+      if (st.type !== 'reconnect') continue;
+      for (const [userId, entry] of users) void catchUp(userId, entry);
+    }
+  })().catch(() => undefined);
+
   const deliver = (entry: UserEntry, msg: PushMessage) => {
     const skip = new Set(msg.skip_origin ?? []);
     for (const sock of entry.sockets) {
@@ -61,12 +151,32 @@ export function createHub(deps: HubDeps): Hub {
   };
 
   const subscribe = (userId: number): UserEntry => {
-    const entry: UserEntry = { refs: 0, sockets: new Set(), sub: undefined as unknown as Subscription };
+    const entry: UserEntry = {
+      refs: 0,
+      sockets: new Set(),
+      sub: undefined as unknown as Subscription,
+      lastSeq: 0,
+      known: false,
+      waiting: undefined,
+    };
     // a synchronous callback: messages arrive in order, and an idle user costs no iterator machinery
     entry.sub = deps.nc.subscribe(deps.subjects.push(userId), {
       callback: (err, m) => {
         if (err) {
           deps.logger.error({ err, user_id: userId }, 'push loop failed');
+          return;
+        }
+        const delivery = decodeFeedDelivery(m);
+        if (delivery === null) {
+          deps.logger.warn({ user_id: userId }, 'dropped a malformed feed entry');
+          return;
+        }
+        if (delivery) {
+          try {
+            onFeed(userId, entry, delivery);
+          } catch (e) {
+            deps.logger.error({ err: e, user_id: userId }, 'feed delivery failed');
+          }
           return;
         }
         const msg = decodePush(m.data);
@@ -93,6 +203,20 @@ export function createHub(deps: HubDeps): Hub {
     deps.onLast(userId);
   };
 
+  /** where the user's feed stands now: entries up to it are older than this gateway's sockets */
+  const learnLatest = async (userId: number, entry: UserEntry) => {
+    try {
+      const latest = await deps.feed.latest(userId);
+      entry.lastSeq = Math.max(entry.lastSeq, latest);
+      entry.known = true;
+    } catch (err) {
+      deps.logger.warn(
+        { err, user_id: userId },
+        'could not read the latest seq (gaps go unnoticed until a sync)',
+      );
+    }
+  };
+
   return {
     async retain(userId) {
       let entry = users.get(userId);
@@ -113,7 +237,11 @@ export function createHub(deps: HubDeps): Hub {
       try {
         // the server has the subscription (and presence its key) before the socket opens: no push
         // is missed after `open`, and the user is online for whoever asks
-        await Promise.all([first ? deps.onFirst(userId) : undefined, deps.nc.flush()]);
+        await Promise.all([
+          first ? deps.onFirst(userId) : undefined,
+          deps.nc.flush(),
+          first ? learnLatest(userId, held) : undefined,
+        ]);
       } catch (err) {
         done();
         throw err;

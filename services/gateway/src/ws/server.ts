@@ -16,6 +16,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import { type Connection, type ConnectionLimits, createConnection } from './connection.js';
 import { createExpiryScheduler } from './expiry.js';
 import type { Hub } from './hub.js';
+import type { SyncHandler } from './sync.js';
 
 export interface WsServerDeps {
   authenticate: Authenticator;
@@ -29,6 +30,7 @@ export interface WsServerDeps {
   heartbeatMs: number;
   /** null: any origin */
   allowedOrigins: readonly string[] | null;
+  sync: SyncHandler;
 }
 
 export interface WsServer {
@@ -114,6 +116,8 @@ export function createWsServer(deps: WsServerDeps): WsServer {
         metrics,
         logger,
         expiry,
+        sync: deps.sync,
+        since: url.searchParams.get('since') ?? undefined,
       });
       ws.on(
         'error',

@@ -6,31 +6,38 @@
  * the end of the window and only the latest value of each counter is sent, so
  * a burst of 50 messages gives 50 message frames and a few counter frames.
  */
-import type { PushItem, PushMessage } from '@parley/protocol';
+import { counterKey, type FeedEntry } from '@parley/protocol';
 import type { MemberPush } from '../fanout.js';
 
+/** One frame for one user's feed, with the message id that makes its append idempotent. */
 export interface Entry {
-  item: PushItem;
-  /** the connection that must not get this item */
-  skip: string | null;
+  entry: FeedEntry;
+  /** `<event id>:<user id>:<frame kind>`: a redelivered event appends nothing twice */
+  msgId: string;
 }
 
 export interface UserPushesOptions {
   windowMs: number;
-  publish: (userId: number, msg: PushMessage) => void;
+  /** append the entries to the user's feed, in order; resolves once the server stored them all */
+  publish: (userId: number, entries: Entry[]) => Promise<void>;
   /** a pending counter frame was replaced by a newer value */
   onCoalesced?: () => void;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 interface UserState {
   lastCountersAt: number;
   pending: Map<string, Entry>;
   timer: NodeJS.Timeout | null;
-  waiters: Array<() => void>;
+  waiters: Waiter[];
 }
 
 export interface UserPushes {
-  /** resolves once every frame of `p` (held counters too) is published */
+  /** resolves once every frame of `p` (held counters too) is stored in the feed */
   push(p: MemberPush): Promise<void>;
   /** publish every held counter now (shutdown, losing the lease) */
   flushAll(): void;
@@ -39,45 +46,28 @@ export interface UserPushes {
   dispose(): void;
 }
 
-/** Split entries into PushMessages: each carries at most one origin connection to skip. */
-export function toPushMessages(entries: Entry[]): PushMessage[] {
-  const out: PushMessage[] = [];
-  let cur: { items: PushItem[]; conn: string | null; skip: number[] } | null = null;
-  const close = () => {
-    if (!cur) return;
-    const msg: PushMessage = { items: cur.items };
-    if (cur.conn !== null) {
-      msg.origin_conn = cur.conn;
-      msg.skip_origin = cur.skip;
-    }
-    out.push(msg);
-    cur = null;
-  };
-  for (const e of entries) {
-    if (cur && e.skip !== null && cur.conn !== null && cur.conn !== e.skip) close();
-    cur ??= { items: [], conn: null, skip: [] };
-    if (e.skip !== null) {
-      cur.conn = e.skip;
-      cur.skip.push(cur.items.length);
-    }
-    cur.items.push(e.item);
-  }
-  close();
+/** The feed entries of a member push: the frame, then (when given) its counters. */
+export function entriesOf(p: MemberPush, withCounters: boolean): Entry[] {
+  const out: Entry[] = [
+    { entry: feedEntry(p.frame, p.frameSkip), msgId: `${p.event_id}:${p.user_id}:frame` },
+  ];
+  if (withCounters) out.push(...counterEntries(p));
   return out;
 }
 
-function counterKey(item: PushItem): string {
-  return item.event === 'notifications.dialogs.messages.count'
-    ? `${item.event}:${item.data.dialog_id}`
-    : item.event;
+function counterEntries(p: MemberPush): Entry[] {
+  return p.counters.map((item) => ({
+    entry: { ...feedEntry(item, p.countersSkip), version: p.version },
+    msgId: `${p.event_id}:${p.user_id}:${counterKey(item)}`,
+  }));
+}
+
+function feedEntry(item: FeedEntry['item'], skip: string | null): FeedEntry {
+  return skip === null ? { item } : { item, origin_conn: skip };
 }
 
 export function createUserPushes(opts: UserPushesOptions): UserPushes {
   const users = new Map<number, UserState>();
-
-  const send = (userId: number, entries: Entry[]) => {
-    for (const msg of toPushMessages(entries)) opts.publish(userId, msg);
-  };
 
   const flush = (userId: number, st: UserState) => {
     if (st.timer) clearTimeout(st.timer);
@@ -85,9 +75,16 @@ export function createUserPushes(opts: UserPushesOptions): UserPushes {
     st.lastCountersAt = Date.now();
     const entries = [...st.pending.values()];
     st.pending.clear();
-    if (entries.length) send(userId, entries);
     const waiters = st.waiters.splice(0);
-    for (const w of waiters) w();
+    const sent = entries.length ? opts.publish(userId, entries) : Promise.resolve();
+    sent.then(
+      () => {
+        for (const w of waiters) w.resolve();
+      },
+      (err: unknown) => {
+        for (const w of waiters) w.reject(err);
+      },
+    );
   };
 
   const sweeper = setInterval(
@@ -106,25 +103,21 @@ export function createUserPushes(opts: UserPushesOptions): UserPushes {
         st = { lastCountersAt: Number.NEGATIVE_INFINITY, pending: new Map(), timer: null, waiters: [] };
         users.set(p.user_id, st);
       }
-      const entries: Entry[] = [{ item: p.frame, skip: p.frameSkip }];
-      if (p.counters.length === 0) {
-        send(p.user_id, entries);
-        return Promise.resolve();
-      }
+      if (p.counters.length === 0) return opts.publish(p.user_id, entriesOf(p, false));
       const now = Date.now();
       if (!st.timer && now - st.lastCountersAt >= opts.windowMs) {
-        for (const item of p.counters) entries.push({ item, skip: p.countersSkip });
         st.lastCountersAt = now;
-        send(p.user_id, entries);
-        return Promise.resolve();
+        return opts.publish(p.user_id, entriesOf(p, true));
       }
-      send(p.user_id, entries);
-      for (const item of p.counters) {
-        const key = counterKey(item);
+      const framed = opts.publish(p.user_id, entriesOf(p, false));
+      for (const e of counterEntries(p)) {
+        const key = counterKey(e.entry.item) ?? '';
         const prev = st.pending.get(key);
         if (prev) opts.onCoalesced?.();
-        const skip = prev && prev.skip !== p.countersSkip ? null : p.countersSkip;
-        st.pending.set(key, { item, skip });
+        // a held value that two connections asked for is skipped by neither
+        if (prev && (prev.entry.origin_conn ?? null) !== (e.entry.origin_conn ?? null))
+          delete e.entry.origin_conn;
+        st.pending.set(key, e);
       }
       if (!st.timer) {
         const state = st;
@@ -133,7 +126,8 @@ export function createUserPushes(opts: UserPushesOptions): UserPushes {
           Math.max(0, st.lastCountersAt + opts.windowMs - now),
         );
       }
-      return new Promise<void>((resolve) => st.waiters.push(resolve));
+      const held = new Promise<void>((resolve, reject) => st.waiters.push({ resolve, reject }));
+      return Promise.all([framed, held]).then(() => undefined);
     },
     flushAll() {
       for (const [id, st] of users) if (st.timer) flush(id, st);

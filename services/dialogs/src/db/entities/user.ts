@@ -17,6 +17,8 @@ export interface UserRow {
   is_active: number;
   /** member dialogs (not team dialogs of a support user) with unread messages from others */
   unread_dialogs: number;
+  /** bumped with every change of this user's counters (migration 0004) */
+  counters_version: number;
   date_joined: string;
   date_updated: string;
 }
@@ -38,6 +40,7 @@ export const UserEntity = new EntitySchema<UserRow>({
     email_confirmed: { type: 'tinyint', default: 0 },
     is_active: { type: 'tinyint', default: 1 },
     unread_dialogs: { type: 'int', default: 0 },
+    counters_version: { type: 'bigint', unsigned: true, default: 0 },
     date_joined: { type: 'datetime', precision: 6 },
     date_updated: { type: 'datetime', precision: 6 },
   },

@@ -5,7 +5,7 @@ import { placeholders, type Sql } from '../sql.js';
 
 export const USER_COLUMNS =
   'id, email, first_name, last_name, github_url, avatar, thumbnail_avatar, role, reviewer_id, ' +
-  'email_notifications, email_confirmed, is_active, unread_dialogs, date_joined, date_updated';
+  'email_notifications, email_confirmed, is_active, unread_dialogs, counters_version, date_joined, date_updated';
 
 export async function findUser(sql: Sql, id: number): Promise<UserRow | undefined> {
   return sql.one<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`, [id]);
@@ -28,23 +28,35 @@ export async function findSupportUsers(sql: Sql): Promise<UserRow[]> {
   return sql.rows<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE role = 'support' ORDER BY id`);
 }
 
+/** Ids of every support user (the team whose counters a support dialog moves), in key order. */
+export async function findSupportIds(sql: Sql): Promise<number[]> {
+  const rows = await sql.rows<{ id: number }>("SELECT id FROM users WHERE role = 'support' ORDER BY id");
+  return rows.map((r) => Number(r.id));
+}
+
 /**
- * Add `delta` to the unread-dialogs counter of `ids` (one statement: rows lock in key order).
- * `exceptSupport`: leave support users out (their rows in a support dialog do not count).
+ * Bump the counters version of `ids` and move the unread-dialogs counter of `moved` (a subset) by
+ * `delta`, in one statement: the rows lock in key order, before the team counter (the one lock
+ * order of every counter write), and a read after it in this transaction sees values and versions
+ * that belong together. `exceptSupport`: support users' counters do not move (only their version).
  */
-export async function bumpUnreadDialogs(
+export async function bumpCounters(
   sql: Sql,
-  ids: number[],
+  ids: Iterable<number>,
+  moved: number[],
   delta: 1 | -1,
   opts: { exceptSupport?: boolean } = {},
 ): Promise<void> {
-  if (!ids.length) return;
-  const sorted = [...ids].sort((a, b) => a - b);
+  const all = [...new Set([...ids, ...moved])].sort((a, b) => a - b);
+  if (!all.length) return;
+  const move = moved.length
+    ? `, unread_dialogs = unread_dialogs + IF(id IN (${placeholders(moved.length)})${
+        opts.exceptSupport ? " AND role <> 'support'" : ''
+      }, ?, 0)`
+    : '';
   await sql.exec(
-    `UPDATE users SET unread_dialogs = unread_dialogs + ? WHERE id IN (${placeholders(sorted.length)})${
-      opts.exceptSupport ? " AND role <> 'support'" : ''
-    }`,
-    [delta, ...sorted],
+    `UPDATE users SET counters_version = counters_version + 1${move} WHERE id IN (${placeholders(all.length)})`,
+    [...(moved.length ? [...moved, delta] : []), ...all],
   );
 }
 
@@ -152,7 +164,7 @@ export async function updateUser(sql: Sql, id: number, fields: ProfileFields, no
  */
 export async function recountAfterRoleChange(sql: Sql, userId: number, role: UserRole): Promise<void> {
   await sql.exec(
-    `UPDATE users SET unread_dialogs = (
+    `UPDATE users SET counters_version = counters_version + 1, unread_dialogs = (
        SELECT COUNT(*) FROM dialog_members
         WHERE user_id = ? AND unread_count > 0 ${role === 'support' ? 'AND team_dialog = 0' : ''}
      ) WHERE id = ?`,

@@ -1,0 +1,270 @@
+/**
+ * The per-user feed of PROTOCOL.md §8 on JetStream. Every push frame with a `seq` is one message
+ * of the feed stream on the user's subject; its stream sequence is the `seq`. The notifier appends
+ * with a message id, so a redelivered event is deduplicated by the server. The stream republishes
+ * each stored message to the user's push subject (RePublish, nats-server 2.9+), with its sequence
+ * (`Nats-Sequence`) and the previous sequence of the same subject (`Nats-Last-Sequence`): gateways
+ * get live pushes with their `seq` and can notice one they missed. Replays read the stream with an
+ * ordered consumer filtered on the user's subject.
+ */
+import { counterKey, type FeedEntry, feedEntrySchema, type Subjects } from '@parley/protocol';
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  type JsMsg,
+  type Msg,
+  type NatsConnection,
+  nanos,
+  headers as natsHeaders,
+  RetentionPolicy,
+  StorageType,
+  type Subscription,
+} from 'nats';
+import { decode, encode } from './codec.js';
+
+/** Headers the server sets on republished messages. */
+export const REPUBLISH_HEADERS = {
+  SEQUENCE: 'Nats-Sequence',
+  LAST_SEQUENCE: 'Nats-Last-Sequence',
+} as const;
+
+/** Headers Parley sets on counter entries, so a headers-only scan finds the newest version of each. */
+export const FEED_HEADERS = {
+  COUNTER: 'Parley-Counter',
+  VERSION: 'Parley-Counter-Version',
+} as const;
+
+export interface FeedStreamOptions {
+  /** how long a push stays replayable (stream max_age), ms */
+  retentionMs: number;
+  /** how long an append is deduplicated by its message id, ms (capped at the retention) */
+  duplicateWindowMs: number;
+}
+
+/**
+ * Create the feed stream if missing; with `update`, bring retention and duplicate window of an
+ * existing one to `opts` (the notifier owns them; gateways only make sure it exists).
+ */
+export async function ensureFeedStream(
+  nc: NatsConnection,
+  s: Subjects,
+  opts: FeedStreamOptions,
+  mode: { update?: boolean } = {},
+): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const maxAge = nanos(Math.round(opts.retentionMs));
+  const window = nanos(Math.round(Math.min(opts.duplicateWindowMs, opts.retentionMs)));
+  let existing: Awaited<ReturnType<typeof jsm.streams.info>> | undefined;
+  try {
+    existing = await jsm.streams.info(s.feedStream);
+  } catch {
+    existing = undefined;
+  }
+  if (!existing) {
+    try {
+      await jsm.streams.add({
+        name: s.feedStream,
+        subjects: [s.feedWildcard],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        discard: DiscardPolicy.Old,
+        max_age: maxAge,
+        duplicate_window: window,
+        allow_direct: true,
+        republish: { src: s.feedWildcard, dest: s.feedRepublish },
+      });
+      return;
+    } catch (err) {
+      // another instance created it in between
+      existing = await jsm.streams.info(s.feedStream).catch(() => {
+        throw err;
+      });
+    }
+  }
+  if (mode.update && (existing.config.max_age !== maxAge || existing.config.duplicate_window !== window)) {
+    await jsm.streams.update(s.feedStream, { ...existing.config, max_age: maxAge, duplicate_window: window });
+  }
+}
+
+/** Append one entry to a user's feed; a repeated `msgId` within the duplicate window stores nothing. */
+export async function appendFeed(
+  nc: NatsConnection,
+  s: Subjects,
+  userId: number,
+  entry: FeedEntry,
+  msgId: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ seq: number; duplicate: boolean }> {
+  const key = counterKey(entry.item);
+  const h = key !== null && entry.version !== undefined ? natsHeaders() : undefined;
+  if (h) {
+    h.set(FEED_HEADERS.COUNTER, key as string);
+    h.set(FEED_HEADERS.VERSION, String(entry.version));
+  }
+  const ack = await nc.jetstream().publish(s.feed(userId), encode(entry), {
+    msgID: msgId,
+    timeout: opts.timeoutMs ?? 5_000,
+    ...(h ? { headers: h } : {}),
+  });
+  return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+export interface FeedDelivery {
+  seq: number;
+  /** the previous seq of the same user (0: none) */
+  last: number;
+  entry: FeedEntry;
+}
+
+/**
+ * A message on a push subject: a republished feed entry (`seq` and the previous one), `null` when
+ * it is one but malformed, `undefined` when it is no feed entry (a plain PushMessage).
+ */
+export function decodeFeedDelivery(m: Msg): FeedDelivery | null | undefined {
+  const seqHeader = m.headers?.get(REPUBLISH_HEADERS.SEQUENCE);
+  if (!seqHeader) return undefined;
+  const seq = Number(seqHeader);
+  const last = Number(m.headers?.get(REPUBLISH_HEADERS.LAST_SEQUENCE) || 0);
+  if (!Number.isSafeInteger(seq) || seq <= 0 || !Number.isSafeInteger(last)) return null;
+  const entry = parseEntry(m.data);
+  return entry ? { seq, last, entry } : null;
+}
+
+function parseEntry(data: Uint8Array): FeedEntry | null {
+  try {
+    const parsed = feedEntrySchema.safeParse(decode(data));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Watch the live feed entries of one user (or of every user with `'*'`), as gateways get them. */
+export function subscribeFeed(
+  nc: NatsConnection,
+  s: Subjects,
+  userId: number | '*',
+  onEntry: (userId: number, delivery: FeedDelivery) => void,
+): Subscription {
+  return nc.subscribe(userId === '*' ? s.pushWildcard : s.push(userId), {
+    callback: (err, m) => {
+      if (err) return;
+      const d = decodeFeedDelivery(m);
+      if (d) onEntry(Number(m.subject.slice(m.subject.lastIndexOf('.') + 1)), d);
+    },
+  });
+}
+
+export interface StoredFeedEntry {
+  seq: number;
+  /** null: malformed (skipped by readers, but its seq counts as read) */
+  entry: FeedEntry | null;
+}
+
+export interface FeedReader {
+  /** the user's latest seq (0: the feed holds nothing for the user) */
+  latest(userId: number): Promise<number>;
+  /** the oldest seq the stream still holds (last + 1 when it is empty) */
+  firstSeq(): Promise<number>;
+  /** the user's entries with `after` < seq ≤ `upto`, in order */
+  read(userId: number, after: number, upto: number): AsyncGenerator<StoredFeedEntry>;
+}
+
+/** JetStream's "no message found" (10037) or "stream not found" (10059): nothing stored yet */
+function notFound(err: unknown): boolean {
+  const e = err as { code?: string; api_error?: { err_code?: number } } | null;
+  return e?.code === '404' || e?.api_error?.err_code === 10037 || e?.api_error?.err_code === 10059;
+}
+
+/** how long a replay waits for the next stored message before it gives up (expired meanwhile) */
+const READ_IDLE_MS = 5_000;
+
+export function createFeedReader(nc: NatsConnection, s: Subjects): FeedReader {
+  const jsm = nc.jetstreamManager();
+  return {
+    async latest(userId) {
+      try {
+        const m = await (await jsm).streams.getMessage(s.feedStream, { last_by_subj: s.feed(userId) });
+        return m.seq;
+      } catch (err) {
+        if (notFound(err)) return 0;
+        throw err;
+      }
+    },
+    async firstSeq() {
+      const info = await (await jsm).streams.info(s.feedStream);
+      return info.state.messages === 0 ? info.state.last_seq + 1 : info.state.first_seq;
+    },
+    async *read(userId, after, upto) {
+      if (upto <= after) return;
+      const consumer = await nc.jetstream().consumers.get(s.feedStream, {
+        filterSubjects: s.feed(userId),
+        opt_start_seq: after + 1,
+      });
+      const messages = await consumer.consume({ max_messages: 256 });
+      let idle: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => void messages.close().catch(() => undefined), READ_IDLE_MS);
+      };
+      arm();
+      try {
+        for await (const m of messages as AsyncIterable<JsMsg>) {
+          arm();
+          if (m.seq > upto) break;
+          yield { seq: m.seq, entry: parseEntry(m.data) };
+          if (m.seq >= upto || m.info.pending === 0) break;
+        }
+      } finally {
+        clearTimeout(idle);
+        await messages.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/**
+ * Every counter entry appended since `sinceMs` (epoch ms), headers only: what a notifier taking over
+ * needs to know so it never appends a counter older than one already in the feed. Returns how many
+ * entries it read.
+ */
+export async function scanFeedCounters(
+  nc: NatsConnection,
+  s: Subjects,
+  sinceMs: number,
+  onCounter: (userId: number, key: string, version: number) => void,
+): Promise<number> {
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(s.feedStream);
+  if (info.state.messages === 0 || Date.parse(info.state.last_ts) < sinceMs) return 0;
+  const consumer = await nc.jetstream().consumers.get(s.feedStream, {
+    filterSubjects: s.feedWildcard,
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(sinceMs).toISOString(),
+    headers_only: true,
+  });
+  const messages = await consumer.consume({ max_messages: 1024 });
+  let read = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => void messages.close().catch(() => undefined), READ_IDLE_MS);
+  };
+  arm();
+  try {
+    for await (const m of messages as AsyncIterable<JsMsg>) {
+      arm();
+      read++;
+      const key = m.headers?.get(FEED_HEADERS.COUNTER);
+      const version = Number(m.headers?.get(FEED_HEADERS.VERSION));
+      if (key && Number.isSafeInteger(version)) {
+        onCounter(Number(m.subject.slice(m.subject.lastIndexOf('.') + 1)), key, version);
+      }
+      if (m.seq >= info.state.last_seq || m.info.pending === 0) break;
+    }
+  } finally {
+    clearTimeout(idle);
+    await messages.close().catch(() => undefined);
+  }
+  return read;
+}
