@@ -114,7 +114,7 @@ test('entries appended while the gateway was disconnected from NATS reach the so
   expect(withSeq(sock).map((f) => f.seq)).toEqual([first.seq, ...missed.map((m) => m.seq), live.seq]);
   expect(withSeq(sock).map((f) => f.data)).toEqual([1, 2, 3, 4, 5]);
   // they came back through the stream, not live
-  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  const metrics = await (await fetch(`${gw.metricsUrl}/metrics`)).text();
   const filled = Number(/^parley_gateway_feed_gaps_filled_total (\d+)/m.exec(metrics)?.[1] ?? 0);
   expect(filled).toBeGreaterThanOrEqual(1);
 });
