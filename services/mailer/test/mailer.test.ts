@@ -90,6 +90,31 @@ describe('mailer', () => {
     expect(mail?.parsed.text).toContain(url);
   });
 
+  test('events with nobody to mail cost no KV work: only the e-mail that goes leaves records', async () => {
+    const { s, m } = setup();
+    await m.start({ SMTP_URL: sink.url });
+    // the author alone, notifications off, inactive, no address: nobody to mail
+    await publishEvent(
+      nc,
+      s,
+      created(message(520, 12, 1), [
+        recipient(1),
+        recipient(3, { email_notifications: false }),
+        recipient(4, { is_active: false }),
+        recipient(5, { email: ' ' }),
+      ]),
+    );
+    await publishEvent(nc, s, seen(message(520, 12, 1), 3));
+    await publishEvent(nc, s, created(message(521, 12, 1), [recipient(1), recipient(2)]));
+    await sink.waitForCount(1);
+    await drained(nc, s);
+    const kv = await openJsonKv<unknown>(nc, s.mailBucket);
+    const keys: string[] = [];
+    for await (const k of await kv.raw.keys()) keys.push(k);
+    expect(keys.sort()).toEqual(['d.521.2', 'q.2']);
+    expect(sink.messages.map((x) => x.parsed.messageId)).toEqual(['<parley.m521.u2@localhost>']);
+  });
+
   test('a hostile message body never brings a script into the HTML', async () => {
     const { s, m } = setup();
     await m.start({ SMTP_URL: sink.url });
