@@ -27,14 +27,29 @@ export function createBatches(kv: JsonKv<MailValue>, records: RecordStore) {
         if (b?.value.state === 'open' && b.value.leader === item.message_id) {
           return records.begin(dkey, { state: 'leading', due: b.value.due, items: [item], at: stamp() });
         }
+        // joined a batch, then crashed before writing its own record: the batch (or the one that
+        // replaced it) still lists it, so it is not put in a second e-mail
+        const prev = b?.value.previous;
+        const went = b?.value.items.some((i) => i.message_id === item.message_id)
+          ? b.value.leader
+          : prev?.ids.includes(item.message_id)
+            ? prev.leader
+            : null;
+        if (went !== null && went !== item.message_id) {
+          return records.begin(dkey, { state: 'batched', into: went, at: stamp() });
+        }
         if (b?.value.state === 'open') {
-          if (!b.value.items.some((i) => i.message_id === item.message_id)) {
-            const grown = { ...b.value, items: [...b.value.items, item] };
-            if ((await kv.update(bkey, grown, b.revision)) === null) continue;
-          }
+          const grown = { ...b.value, items: [...b.value.items, item] };
+          if ((await kv.update(bkey, grown, b.revision)) === null) continue;
           return records.begin(dkey, { state: 'batched', into: b.value.leader, at: stamp() });
         }
-        const fresh: BatchRecord = { state: 'open', leader: item.message_id, due, items: [item] };
+        const fresh: BatchRecord = {
+          state: 'open',
+          leader: item.message_id,
+          due,
+          items: [item],
+          ...(b ? { previous: { leader: b.value.leader, ids: b.value.items.map((i) => i.message_id) } } : {}),
+        };
         const rev = b ? await kv.update(bkey, fresh, b.revision) : await kv.create(bkey, fresh);
         if (rev === null) continue;
         return records.begin(dkey, { state: 'leading', due, items: [item], at: stamp() });

@@ -84,7 +84,9 @@ export function createDeliveries(deps: DeliveryDeps) {
 
   /** Own the record as `sending` and talk to the server; the record ends `sent` or `failed`. */
   async function transmit(leader: number, to: MailRecipient, cur: Rec, items: MailItem[]): Promise<Outcome> {
-    const prior = cur.value.state === 'sending' || cur.value.state === 'failed' ? cur.value.attempts : 0;
+    // `?? 0`: records written by an older mailer may lack the count
+    const prior =
+      cur.value.state === 'sending' || cur.value.state === 'failed' ? (cur.value.attempts ?? 0) : 0;
     const mine = await records.move(cur, {
       state: 'sending',
       items,

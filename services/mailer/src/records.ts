@@ -121,6 +121,8 @@ export interface BatchRecord {
   leader: number;
   due: number;
   items: MailItem[];
+  /** the batch this one replaced: a message that joined it just before a crash finds its e-mail there */
+  previous?: { leader: number; ids: number[] };
 }
 
 /** One e-mail counted against the recipient's cap: when it was admitted, and which messages it carried. */

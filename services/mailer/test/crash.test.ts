@@ -1,10 +1,11 @@
 /**
  * The built mailer as a child process, SIGKILLed: at the worst moment (the
- * SMTP server stored the e-mail, the mailer never heard its "250"), and then
- * 20+ times at random moments while a stream of messages flows. Whatever the
- * moment, every e-mail reaches the real SMTP sink; the only repeats are e-mails
- * whose transaction a kill interrupted, each with the first copy's Message-ID,
- * at most one per kill (SMTP_MAX_CONNECTIONS=1).
+ * SMTP server stored the e-mail, the mailer never heard its "250"), then 22
+ * times at random moments while a stream of messages flows, and 12 times more
+ * with MAIL_DELAY_SECONDS batching. Whatever the moment, every message reaches
+ * the real SMTP sink; the only repeats are e-mails whose transaction a kill
+ * interrupted, each with the first copy's Message-ID, at most one per kill
+ * (SMTP_MAX_CONNECTIONS=1).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -110,16 +111,17 @@ test('killed after the SMTP server stored the e-mail, before the "250": the rest
   expect(sink.messages[1]?.parsed.text).toBe(sink.messages[0]?.parsed.text);
 }, 90_000);
 
-test('22 SIGKILLs at random moments during a stream of messages: every e-mail arrives; repeats carry the first Message-ID, at most one per kill', async () => {
+/**
+ * A message every ~80 ms (7 dialogs, three members with e-mail on besides the author) while the built
+ * mailer is started and SIGKILLed `kills` times: mostly at random moments, every fourth time right when
+ * the SMTP server has stored an e-mail. Ends with a mailer that stays up and every expected pair
+ * (message, recipient) in some e-mail.
+ */
+async function killDuringStream(kills: number, env: Record<string, string>) {
   const { prefix, s, sink } = await setup();
-  const KILLS = 22;
   const AUTHOR = 1;
   const RECIPIENTS = [2, 3, 4];
-  // a cap no recipient reaches: the quota records are written under the kills too, nothing is folded
-  const env = { MAIL_MAX_PER_RECIPIENT_PER_HOUR: '10000' };
-
   await ensureEventStream(nc, s);
-  // the stream: a message every ~80 ms to three members with e-mail on, until the kills are done
   let stop = false;
   let published = 0;
   const publisher = (async () => {
@@ -139,7 +141,7 @@ test('22 SIGKILLs at random moments during a stream of messages: every e-mail ar
   })();
 
   let atAccept = 0;
-  for (let k = 0; k < KILLS; k++) {
+  for (let k = 0; k < kills; k++) {
     const mailer = await startMailer(prefix, sink, env);
     if (k % 4 === 3) {
       // the worst moment: the server stored an e-mail, the mailer will never hear the "250"
@@ -164,29 +166,62 @@ test('22 SIGKILLs at random moments during a stream of messages: every e-mail ar
   await startMailer(prefix, sink, env);
 
   const expected = new Set<string>();
-  for (let i = 0; i < published; i++)
-    for (const u of RECIPIENTS) expected.add(`<parley.m${5000 + i}.u${u}@localhost>`);
-  const received = () => new Set(sink.messages.map((m) => m.parsed.messageId));
-  await waitFor(() => [...expected].every((id) => received().has(id)), {
-    timeoutMs: 120_000,
-    intervalMs: 250,
-    what: `all ${expected.size} e-mails`,
-  });
+  for (let i = 0; i < published; i++) for (const u of RECIPIENTS) expected.add(`${5000 + i}/${u}`);
+  /** (message, recipient) → the Message-IDs of the e-mails that carried it */
+  const carried = () => {
+    const map = new Map<string, Set<string>>();
+    for (const m of sink.messages) {
+      const u = /^u(\d+)@example\.test$/.exec(m.envelope.to.join(','))?.[1];
+      for (const [, n] of (m.parsed.text ?? '').matchAll(/^message (\d+)$/gm)) {
+        const pair = `${n}/${u}`;
+        map.set(pair, (map.get(pair) ?? new Set()).add(String(m.parsed.messageId)));
+      }
+    }
+    return map;
+  };
+  await waitFor(
+    () => {
+      const c = carried();
+      return [...expected].every((p) => c.has(p));
+    },
+    { timeoutMs: 120_000, intervalMs: 250, what: `all ${expected.size} (message, recipient) pairs mailed` },
+  );
   await drained(nc, s, 60_000);
+  return { messages: sink.messages, expected, carried: carried(), atAccept };
+}
 
+test('22 SIGKILLs at random moments during a stream of messages: every e-mail arrives; repeats carry the first Message-ID, at most one per kill', async () => {
+  const KILLS = 22;
+  // a cap no recipient reaches: the quota records are written under the kills too, nothing is folded
+  const { messages, expected, carried, atAccept } = await killDuringStream(KILLS, {
+    MAIL_MAX_PER_RECIPIENT_PER_HOUR: '10000',
+  });
   // every copy is the e-mail of one (message, recipient), under that pair's one Message-ID
-  const copies = new Map<string, number>();
-  for (const m of sink.messages) {
+  for (const m of messages) {
     const n = /message (\d+)/.exec(m.parsed.text ?? '')?.[1];
-    const to = m.envelope.to.join(',');
-    const u = /^u(\d+)@example\.test$/.exec(to)?.[1];
+    const u = /^u(\d+)@example\.test$/.exec(m.envelope.to.join(','))?.[1];
     expect(m.parsed.messageId).toBe(`<parley.m${n}.u${u}@localhost>`);
-    copies.set(`${n}/${u}`, (copies.get(`${n}/${u}`) ?? 0) + 1);
   }
-  expect(copies.size).toBe(expected.size);
-  expect(received()).toEqual(expected);
-  const repeats = sink.messages.length - expected.size;
+  expect(new Set(carried.keys())).toEqual(expected);
+  const repeats = messages.length - expected.size;
   // a kill at the worst moment always causes one; no kill causes more than one
   expect(repeats).toBeGreaterThanOrEqual(atAccept);
   expect(repeats).toBeLessThanOrEqual(KILLS);
+}, 300_000);
+
+test('12 SIGKILLs with MAIL_DELAY_SECONDS batching: every message is mailed, always within one e-mail (one Message-ID), repeats at most one per kill', async () => {
+  const KILLS = 12;
+  const { messages, expected, carried, atAccept } = await killDuringStream(KILLS, {
+    MAIL_DELAY_SECONDS: '1',
+    MAIL_MAX_PER_RECIPIENT_PER_HOUR: '10000',
+  });
+  expect(new Set(carried.keys())).toEqual(expected);
+  // a message never went in two different e-mails: its copies, if any, are the same e-mail again
+  for (const ids of carried.values()) expect(ids.size).toBe(1);
+  const distinct = new Set(messages.map((m) => `${m.envelope.to.join(',')} ${m.parsed.messageId}`));
+  const repeats = messages.length - distinct.size;
+  expect(repeats).toBeGreaterThanOrEqual(atAccept);
+  expect(repeats).toBeLessThanOrEqual(KILLS);
+  // batching happened: fewer e-mails than pairs
+  expect(distinct.size).toBeLessThan(expected.size);
 }, 300_000);
