@@ -105,7 +105,7 @@ export function createMailerService(deps: MailerDeps): MailerService {
         );
       const kv = await openJsonKv<MailValue>(nc, s.mailBucket, { ttlMs: RECORD_TTL_MS });
       const t = transport;
-      const cap = config.MAIL_MAX_PER_RECIPIENT_PER_HOUR;
+      const cap = config.MAIL_MAX_PER_RECIPIENT_PER_HOUR; // 0 = no cap
       deliveries = createDeliveries({
         kv,
         delayMs,
@@ -114,7 +114,7 @@ export function createMailerService(deps: MailerDeps): MailerService {
         // a crashed sender's lease has run out by the time the server hands its events to us
         leaseMs: ackWaitMs,
         inFlight: config.SMTP_MAX_CONNECTIONS,
-        quota: cap > 0 ? createQuota({ kv, cap, windowMs: deps.rateWindowMs ?? 3_600_000 }) : null,
+        quota: createQuota({ kv, cap, windowMs: deps.rateWindowMs ?? 3_600_000 }),
         send: (leader, items, to) => t.send(composeMail(config, leader, items, to)),
         onResult: (result) => metrics.emails.inc({ result }),
       });

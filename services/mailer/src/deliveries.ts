@@ -34,8 +34,8 @@ export interface DeliveryDeps {
   leaseMs: number;
   /** SMTP transactions at once (SMTP_MAX_CONNECTIONS) */
   inFlight: number;
-  /** the hourly cap per recipient; null = no cap */
-  quota: Quota | null;
+  /** the hourly cap per recipient (also with no cap: a digest from a capped time is still sent) */
+  quota: Quota;
   /** send the e-mail of `leader` with `items` to `to`; throws when the server did not accept it */
   send(leader: number, items: MailItem[], to: MailRecipient): Promise<void>;
   onResult(result: 'sent' | 'failed' | 'skipped' | 'folded'): void;
@@ -159,7 +159,7 @@ export function createDeliveries(deps: DeliveryDeps) {
         case 'held': {
           if (v.due > Date.now()) return defer(v.due - Date.now());
           // the digest's content: every message folded in meanwhile
-          const digest = await quota?.digestOf(leader, to.user_id);
+          const digest = await quota.digestOf(leader, to.user_id);
           rec = await records.move(rec, { state: 'claimed', items: digest?.items ?? v.items, at: stamp() });
           continue;
         }
@@ -171,13 +171,21 @@ export function createDeliveries(deps: DeliveryDeps) {
           }
           const items = await unread(v.items);
           if (items.length === 0) {
+            // a digest it leads must not be left behind with nobody to send it
+            if (!(await quota.release(leader, to.user_id, v.items))) {
+              const digest = await quota.digestOf(leader, to.user_id);
+              rec = await records.move(rec, {
+                state: 'claimed',
+                items: digest?.items ?? v.items,
+                at: stamp(),
+              });
+              continue;
+            }
             rec = await records.move(rec, { state: 'skipped', at: stamp() });
             if (rec) deps.onResult('skipped');
             continue;
           }
-          const admission = quota
-            ? await quota.admit(leader, to.user_id, items)
-            : ({ kind: 'send' } as const);
+          const admission = await quota.admit(leader, to.user_id, items);
           switch (admission.kind) {
             case 'send':
               return transmit(leader, to, rec, items);

@@ -25,7 +25,7 @@ export type Admission =
 
 export interface QuotaDeps {
   kv: JsonKv<MailValue>;
-  /** e-mails per recipient per window; > 0 */
+  /** e-mails per recipient per window; 0 = no cap (a digest left from a capped time is still sent) */
   cap: number;
   windowMs: number;
 }
@@ -36,7 +36,8 @@ const byDate = (a: MailItem, b: MailItem) =>
   a.date_created.localeCompare(b.date_created) || a.message_id - b.message_id;
 
 export function createQuota(deps: QuotaDeps) {
-  const { kv, cap, windowMs } = deps;
+  const { kv, windowMs } = deps;
+  const cap = deps.cap > 0 ? deps.cap : Number.POSITIVE_INFINITY;
 
   const read = async (userId: number): Promise<Current> => (await kv.get(keys.quota(userId))) as Current;
 
@@ -61,6 +62,8 @@ export function createQuota(deps: QuotaDeps) {
         /** when the window has a free slot again */
         const slotAt = free ? now : (live[live.length - cap]?.at ?? now) + windowMs;
         const digest = cur?.value.digest ?? null;
+        // no cap and nothing held: nothing to count
+        if (cap === Number.POSITIVE_INFINITY && !digest) return { kind: 'send' };
         const mine = new Set(items.map((i) => i.message_id));
 
         if (digest?.leader === leader) {
@@ -90,6 +93,21 @@ export function createQuota(deps: QuotaDeps) {
         }
         const opened: Digest = { leader, due: slotAt, items: [...items].sort(byDate) };
         if (await write(userId, cur, { sent: live, digest: opened })) return { kind: 'wait', until: slotAt };
+      }
+    },
+
+    /**
+     * The e-mail of `leader` will not be sent (every message of it was read): if it leads the
+     * digest, close the digest without taking a slot — unless messages joined that `items` does not
+     * hold (false: take those and decide again). True when nothing is held for it any more.
+     */
+    async release(leader: number, userId: number, items: MailItem[]): Promise<boolean> {
+      for (;;) {
+        const cur = await read(userId);
+        const digest = cur?.value.digest;
+        if (!cur || digest?.leader !== leader) return true;
+        if (digest.items.some((i) => !items.some((x) => x.message_id === i.message_id))) return false;
+        if (await write(userId, cur, { sent: cur.value.sent, digest: null })) return true;
       }
     },
 

@@ -15,13 +15,16 @@ import {
   waitFor,
 } from '@parley/testing';
 import type { QuotaRecord } from '../src/records.js';
-import { created, drained, dropAll, logger, mailers, message, recipient } from './helpers.js';
+import { created, drained, dropAll, logger, mailers, message, recipient, seen } from './helpers.js';
 
 let nc: NatsConnection;
 let sink: SmtpSink;
 const prefix = randomPrefix();
 const s = subjects(prefix);
 const m = mailers(prefix);
+const prefix2 = randomPrefix();
+const s2 = subjects(prefix2);
+const m2 = mailers(prefix2);
 
 beforeAll(async () => {
   nc = await connectBus({ servers: [await natsUrl()], name: 'mailer-quota-test', logger });
@@ -30,7 +33,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await m.stopAll();
+  await m2.stopAll();
   await dropAll(nc, s);
+  await dropAll(nc, s2);
   await sink.stop();
   await nc.close();
 });
@@ -105,3 +110,34 @@ test('a student hammering support: each support user gets the cap, then every he
   // the student is the author of all of it and gets nothing
   expect(sink.messages.some((x) => x.envelope.to[0] === 'u1@example.test')).toBe(false);
 }, 120_000);
+
+test('a held digest whose messages were all read is not sent, and does not swallow the messages after it', async () => {
+  sink.messages.length = 0;
+  await m2.start(
+    { SMTP_URL: sink.url, MAIL_MAX_PER_RECIPIENT_PER_HOUR: '1', MAIL_DELAY_SECONDS: '1' },
+    { rateWindowMs: 5_000 },
+  );
+  const kv = await openJsonKv<{ state: string }>(nc, s2.mailBucket);
+  await publishEvent(nc, s2, created(message(1201, 50, 1), [recipient(2)]));
+  await sink.waitForCount(1, 20_000);
+  // over the cap of one: held as the digest's leader, then read before a slot frees
+  const held = message(1202, 51, 1);
+  await publishEvent(nc, s2, created(held, [recipient(2)]));
+  await waitFor(async () => (await kv.get('d.1202.2'))?.value.state === 'held', {
+    timeoutMs: 20_000,
+    what: 'the second e-mail to be held by the cap',
+  });
+  await publishEvent(nc, s2, seen(held, 2));
+  await waitFor(async () => (await kv.get('d.1202.2'))?.value.state === 'skipped', {
+    timeoutMs: 30_000,
+    what: 'the read digest to be skipped',
+  });
+  // a later message is mailed: it does not join a digest nobody will send
+  await publishEvent(nc, s2, created(message(1203, 52, 1), [recipient(2)]));
+  await sink.waitForCount(2, 30_000);
+  await drained(nc, s2, 30_000);
+  expect(sink.messages.map((x) => x.parsed.messageId)).toEqual([
+    '<parley.m1201.u2@localhost>',
+    '<parley.m1203.u2@localhost>',
+  ]);
+}, 90_000);
