@@ -1,13 +1,18 @@
 /**
  * The mailer: one e-mail per new message to each member who wants it
  * (PROTOCOL.md §6). Every instance consumes the shared durable consumer;
- * exactly-once comes from the delivery records in the mail KV bucket
- * (deliveries.ts), MAIL_DELAY_SECONDS from leaving the event unacked in the
- * stream until it is due (so held e-mails survive a restart).
+ * at-least-once without repeats (beyond the SMTP transaction a crash
+ * interrupts) comes from the delivery records in the mail KV bucket
+ * (deliveries.ts); MAIL_DELAY_SECONDS and the hourly cap (quota.ts) leave the
+ * event unacked in the stream until it is due, so held e-mails survive a
+ * restart. While an event is handled its ack wait is renewed, so the ack wait
+ * can be short and a crashed mailer's events come back soon.
  */
+import { randomUUID } from 'node:crypto';
 import {
   consumeEvents,
   type EventConsumer,
+  type EventMeta,
   type EventOutcome,
   type NatsConnection,
   openJsonKv,
@@ -20,6 +25,7 @@ import { composeMail, eligibleRecipients, toMailItem } from './compose.js';
 import type { MailerConfig } from './config.js';
 import { createDeliveries, type Deliveries } from './deliveries.js';
 import { createMailerMetrics, type MailerMetrics } from './metrics.js';
+import { createQuota } from './quota.js';
 import type { MailValue } from './records.js';
 import { createMailTransport, type MailTransport } from './transport.js';
 
@@ -29,6 +35,8 @@ export interface MailerDeps {
   logger: Logger;
   /** retry schedule after an SMTP failure, ms (default 0.5 s, 2 s, 5 s, 15 s, 30 s, 60 s…) */
   backoffMs?: number[];
+  /** the window of MAIL_MAX_PER_RECIPIENT_PER_HOUR, ms (default one hour; tests shorten it) */
+  rateWindowMs?: number;
 }
 
 export interface MailerService extends Service {
@@ -43,6 +51,8 @@ export function createMailerService(deps: MailerDeps): MailerService {
   const s = subjects(config.SUBJECT_PREFIX);
   const metrics = createMailerMetrics();
   const delayMs = config.MAIL_DELAY_SECONDS * 1000;
+  const ackWaitMs = config.EVENT_ACK_WAIT_SECONDS * 1000;
+  const instance = randomUUID();
   let transport: MailTransport | undefined;
   let deliveries: Deliveries | undefined;
   let consumer: EventConsumer | undefined;
@@ -50,9 +60,11 @@ export function createMailerService(deps: MailerDeps): MailerService {
 
   const onCreated = async (e: MessageCreatedEvent): Promise<EventOutcome | undefined> => {
     const d = deliveries as Deliveries;
+    const recipients = eligibleRecipients(e);
+    if (recipients.length === 0) return undefined; // nobody to mail: no KV work at all
     const item = toMailItem(e.message);
     const createdAt = Date.parse(e.message.date_created) || Date.parse(e.occurred_at) || Date.now();
-    const results = await Promise.allSettled(eligibleRecipients(e).map((r) => d.deliver(item, r, createdAt)));
+    const results = await Promise.allSettled(recipients.map((r) => d.deliver(item, r, createdAt)));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     const waits = results.flatMap((r) =>
@@ -61,23 +73,31 @@ export function createMailerService(deps: MailerDeps): MailerService {
     return waits.length ? { deferMs: Math.min(...waits) } : undefined;
   };
 
-  const handle = async (
-    event: DomainEvent,
-    meta: { deliveryCount: number },
-  ): Promise<EventOutcome | undefined> => {
+  const handle = async (event: DomainEvent, meta: EventMeta): Promise<EventOutcome | undefined> => {
     if (meta.deliveryCount > 1) metrics.redeliveries.inc();
-    let outcome: EventOutcome | undefined;
-    if (event.type === 'message.created') outcome = await onCreated(event);
-    else if (delayMs > 0 && event.seen_ids.length) await (deliveries as Deliveries).markSeen(event.seen_ids);
-    if (!outcome) metrics.events.inc({ type: event.type });
-    return outcome;
+    // in-progress acks: the server does not hand this event to another instance while it is handled
+    const beat = setInterval(() => meta.working(), Math.max(200, Math.floor(ackWaitMs / 3)));
+    try {
+      let outcome: EventOutcome | undefined;
+      if (event.type === 'message.created') outcome = await onCreated(event);
+      else if (delayMs > 0 && event.seen_ids.length)
+        await (deliveries as Deliveries).markSeen(event.seen_ids);
+      if (!outcome) metrics.events.inc({ type: event.type });
+      return outcome;
+    } finally {
+      clearInterval(beat);
+    }
   };
 
   return {
     metrics,
     async start() {
       endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger);
-      transport = createMailTransport({ smtpUrl: config.SMTP_URL, outboxDir: config.MAIL_OUTBOX_DIR });
+      transport = createMailTransport({
+        smtpUrl: config.SMTP_URL,
+        outboxDir: config.MAIL_OUTBOX_DIR,
+        maxConnections: config.SMTP_MAX_CONNECTIONS,
+      });
       if (!config.SMTP_URL)
         logger.warn(
           { dir: config.MAIL_OUTBOX_DIR },
@@ -85,10 +105,16 @@ export function createMailerService(deps: MailerDeps): MailerService {
         );
       const kv = await openJsonKv<MailValue>(nc, s.mailBucket, { ttlMs: RECORD_TTL_MS });
       const t = transport;
+      const cap = config.MAIL_MAX_PER_RECIPIENT_PER_HOUR; // 0 = no cap
       deliveries = createDeliveries({
         kv,
         delayMs,
         logger,
+        instance,
+        // a crashed sender's lease has run out by the time the server hands its events to us
+        leaseMs: ackWaitMs,
+        inFlight: config.SMTP_MAX_CONNECTIONS,
+        quota: createQuota({ kv, cap, windowMs: deps.rateWindowMs ?? 3_600_000 }),
         send: (leader, items, to) => t.send(composeMail(config, leader, items, to)),
         onResult: (result) => metrics.emails.inc({ result }),
       });
@@ -99,12 +125,12 @@ export function createMailerService(deps: MailerDeps): MailerService {
         logger,
         types: ['message.created', 'message.seen'],
         handle,
-        ackWaitMs: config.EVENT_ACK_WAIT_SECONDS * 1000,
+        ackWaitMs,
         maxDeliver: 40,
         backoffMs: deps.backoffMs ?? [500, 2_000, 5_000, 15_000, 30_000, 60_000],
         concurrency: 16,
         keyOf: (e) => e.id,
-        // events held by MAIL_DELAY_SECONDS stay pending: leave room for a busy window
+        // events held by MAIL_DELAY_SECONDS or the hourly cap stay pending: leave room for a busy window
         maxAckPending: 10_000,
       });
     },

@@ -65,13 +65,12 @@ export function composeMail(
   items: MailItem[],
   to: MailRecipient,
 ): OutgoingMail {
-  const dialog = items[0]?.dialog_id;
   const unsubscribe = unsubscribeUrl(config, to.user_id);
   const rendered = render('new-message', {
     locale: config.MESSAGES_LOCALE,
     timeZone: config.TIME_ZONE,
     items,
-    answerUrl: `${config.APP_URL}/dialogs/${dialog}`,
+    answerUrl: (dialog) => `${config.APP_URL}/dialogs/${dialog}`,
     unsubscribeUrl: unsubscribe,
   });
   return {

@@ -29,14 +29,24 @@ export const mailerConfigSpec = {
     default: '0',
     parse: parsers.int(0, 86_400),
   },
+  MAIL_MAX_PER_RECIPIENT_PER_HOUR: {
+    doc: 'e-mails one recipient gets per hour at most (sliding window); the surplus is held and sent as one digest when the window allows; 0 = no cap',
+    default: '20',
+    parse: parsers.int(0, 10_000),
+  },
+  SMTP_MAX_CONNECTIONS: {
+    doc: 'SMTP transactions at once over a pooled connection each; a crash may repeat (same Message-ID) at most this many e-mails',
+    default: '1',
+    parse: parsers.int(1, 50),
+  },
   MAIL_UNSUBSCRIBE_URL: {
     doc: "override of the List-Unsubscribe target ({user_id} is replaced); unset: the gateway's signed one-click link under PUBLIC_URL/api/unsubscribe/",
     default: '-',
     parse: parsers.optional(parsers.url('http', 'https')),
   },
   EVENT_ACK_WAIT_SECONDS: {
-    doc: 'an event a crashed mailer held is redelivered after this long',
-    default: '60',
+    doc: 'an event a crashed mailer held is redelivered after this long (a live mailer renews it while it works)',
+    default: '10',
     parse: parsers.int(1, 3_600),
   },
   METRICS_PORT: {

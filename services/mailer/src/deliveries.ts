@@ -1,21 +1,25 @@
 /**
- * Exactly-once delivery of one e-mail to one recipient, driven by the KV
- * records of records.ts. Every step is a KV create or compare-and-set, so
- * redelivery, a restart or two mailer instances race safely: only the one
- * whose `claimed → sending` CAS wins talks to the SMTP server. A record left
- * in `sending` by a crash is treated as possibly sent and is NOT sent again
- * (at most once in that crash window; everywhere else exactly once).
+ * One e-mail to one recipient, driven through the delivery record's states
+ * (records.ts) until it is sent, folded into another e-mail, skipped, or has
+ * to wait. Every step is a KV create or compare-and-set, so redeliveries, a
+ * restart and several mailer instances race safely.
+ *
+ * At least once, effectively exactly once (PROTOCOL.md §6): a record that is
+ * not `sent` is sent again when its event comes back, with the same
+ * Message-ID (derived from the record's key). `sending` is a lease held by the
+ * process talking to the server and renewed while it does, so a live sender
+ * is never doubled; a crashed one's lease runs out within the consumer's ack
+ * wait, when its events come back. The record becomes `sent` right after the
+ * server's acceptance, inside the in-flight limit, so the only repeat a crash
+ * can cause is the SMTP transaction(s) in flight at that moment.
  */
 import type { JsonKv } from '@parley/bus';
 import type { Logger } from '@parley/logger';
-import {
-  type BatchRecord,
-  type DeliveryRecord,
-  FINAL,
-  keys,
-  type MailRecipient,
-  type MailValue,
-} from './records.js';
+import { createBatches } from './batches.js';
+import { createInFlightLimit } from './in-flight.js';
+import type { Quota } from './quota.js';
+import { createRecordStore, type Rec, stamp } from './record-store.js';
+import { isFinal, keys, type MailRecipient, type MailValue, type SendingRecord } from './records.js';
 import type { MailItem } from './templates/index.js';
 
 export type Outcome = { kind: 'done' } | { kind: 'defer'; ms: number };
@@ -24,139 +28,211 @@ export interface DeliveryDeps {
   kv: JsonKv<MailValue>;
   delayMs: number;
   logger: Logger;
+  /** this process, as the owner of the `sending` leases it holds */
+  instance: string;
+  /** how long a `sending` lease lasts unrenewed (≤ the consumer's ack wait) */
+  leaseMs: number;
+  /** SMTP transactions at once (SMTP_MAX_CONNECTIONS) */
+  inFlight: number;
+  /** the hourly cap per recipient (also with no cap: a digest from a capped time is still sent) */
+  quota: Quota;
   /** send the e-mail of `leader` with `items` to `to`; throws when the server did not accept it */
   send(leader: number, items: MailItem[], to: MailRecipient): Promise<void>;
-  onResult(result: 'sent' | 'failed' | 'skipped'): void;
+  onResult(result: 'sent' | 'failed' | 'skipped' | 'folded'): void;
 }
 
-type Rec = { value: DeliveryRecord; revision: number };
-const now = () => new Date().toISOString();
+const DONE: Outcome = { kind: 'done' };
+const defer = (ms: number): Outcome => ({ kind: 'defer', ms: Math.max(1, Math.ceil(ms)) });
+/** CAS losses in a row before giving up on this delivery for now (the event is retried) */
+const MAX_STEPS = 64;
 
 export function createDeliveries(deps: DeliveryDeps) {
-  const { kv } = deps;
-  const getRec = async (key: string) => (await kv.get(key)) as Rec | null;
+  const { kv, quota } = deps;
+  const records = createRecordStore(kv);
+  const batches = createBatches(kv, records);
+  const limit = createInFlightLimit(deps.inFlight);
+  /** keys this process is transmitting now */
+  const transmitting = new Set<string>();
 
-  /** First sight of a message with a delay: lead a new batch of its dialog, or join the open one. */
-  async function joinOrLead(item: MailItem, to: MailRecipient, due: number): Promise<Rec | null> {
-    const dkey = keys.delivery(item.message_id, to.user_id);
-    const bkey = keys.batch(item.dialog_id, to.user_id);
-    for (;;) {
-      const b = (await kv.get(bkey)) as { value: BatchRecord; revision: number } | null;
-      if (b && b.value.state === 'open' && b.value.leader === item.message_id) {
-        return writeRec(dkey, { state: 'leading', due: b.value.due, batch: true, items: [item], at: now() });
-      }
-      if (b && b.value.state === 'open') {
-        if (!b.value.items.some((i) => i.message_id === item.message_id)) {
-          const rev = await kv.update(bkey, { ...b.value, items: [...b.value.items, item] }, b.revision);
-          if (rev === null) continue;
+  /**
+   * Keep the lease of a `sending` record alive while the e-mail waits for its turn and
+   * talks to the server; `release()` stops renewing and gives the record as it now stands
+   * (null when another process took it over, which only happens after this one stalled).
+   */
+  function holdLease(rec: Rec<SendingRecord>) {
+    let chain: Promise<Rec<SendingRecord> | null> = Promise.resolve(rec);
+    const renew = () => {
+      chain = chain.then(async (cur) => {
+        if (!cur) return null;
+        try {
+          return await records.move(cur, { ...cur.value, until: Date.now() + deps.leaseMs, at: stamp() });
+        } catch (err) {
+          deps.logger.warn({ err, key: cur.key }, 'could not renew a sending lease');
+          return cur;
         }
-        return writeRec(dkey, { state: 'batched', into: b.value.leader, at: now() });
-      }
-      const fresh: BatchRecord = { state: 'open', leader: item.message_id, due, items: [item] };
-      const rev = b ? await kv.update(bkey, fresh, b.revision) : await kv.create(bkey, fresh);
-      if (rev === null) continue;
-      return writeRec(dkey, { state: 'leading', due, batch: true, items: [item], at: now() });
+      });
+    };
+    const timer = setInterval(renew, Math.max(100, Math.floor(deps.leaseMs / 3)));
+    timer.unref();
+    return {
+      release() {
+        clearInterval(timer);
+        return chain;
+      },
+    };
+  }
+
+  /** Own the record as `sending` and talk to the server; the record ends `sent` or `failed`. */
+  async function transmit(leader: number, to: MailRecipient, cur: Rec, items: MailItem[]): Promise<Outcome> {
+    // `?? 0`: records written by an older mailer may lack the count
+    const prior =
+      cur.value.state === 'sending' || cur.value.state === 'failed' ? (cur.value.attempts ?? 0) : 0;
+    const mine = await records.move(cur, {
+      state: 'sending',
+      items,
+      owner: deps.instance,
+      until: Date.now() + deps.leaseMs,
+      attempts: prior + 1,
+      at: stamp(),
+    });
+    if (!mine) return drive(leader, 0, to, null, cur.key); // someone moved it meanwhile: look again
+    transmitting.add(mine.key);
+    const lease = holdLease(mine);
+    try {
+      await limit.run(async () => {
+        try {
+          await deps.send(leader, items, to);
+        } catch (err) {
+          const now = await lease.release();
+          if (now)
+            await records.move(now, { state: 'failed', items, attempts: now.value.attempts, at: stamp() });
+          deps.onResult('failed');
+          throw err;
+        }
+        // accepted: record it before the next transaction may start (see in-flight.ts)
+        const now = await lease.release();
+        if (now) {
+          await records.move(now, {
+            state: 'sent',
+            attempts: now.value.attempts,
+            count: items.length,
+            at: stamp(),
+          });
+        }
+        deps.onResult('sent');
+      });
+    } finally {
+      transmitting.delete(mine.key);
+      await lease.release();
     }
+    return DONE;
   }
 
-  async function writeRec(key: string, value: DeliveryRecord): Promise<Rec | null> {
-    const rev = await kv.create(key, value);
-    return rev === null ? getRec(key) : { value, revision: rev };
+  /** Messages of `items` not read meanwhile (only tracked with MAIL_DELAY_SECONDS). */
+  async function unread(items: MailItem[]): Promise<MailItem[]> {
+    if (deps.delayMs === 0) return items;
+    const seen = await Promise.all(items.map((it) => kv.get(keys.seen(it.message_id))));
+    return items.filter((_, i) => !seen[i]);
   }
 
-  /** Fix the batch's content into the leader's record and close the batch (idempotent). */
-  async function closeBatch(
+  /** Take the record as far as it can go now. `dialogId` 0: unknown (the batch is closed then). */
+  async function drive(
     leader: number,
     dialogId: number,
     to: MailRecipient,
-    rec: Rec,
-  ): Promise<Rec | null> {
-    const dkey = keys.delivery(leader, to.user_id);
-    const bkey = keys.batch(dialogId, to.user_id);
-    let cur: Rec | null = rec;
-    for (;;) {
-      if (!cur || (cur.value.state !== 'leading' && cur.value.state !== 'claimed')) return cur;
-      const b = (await kv.get(bkey)) as { value: BatchRecord; revision: number } | null;
-      if (b?.value.state !== 'open' || b.value.leader !== leader) {
-        if (cur.value.state === 'claimed') return cur;
-        // the batch vanished (expired): send what we know of our own message
-        const value: DeliveryRecord = {
-          ...cur.value,
-          state: 'claimed',
-          items: cur.value.items ?? [],
-          at: now(),
-        };
-        const rev = await kv.update(dkey, value, cur.revision);
-        cur = rev === null ? await getRec(dkey) : { value, revision: rev };
-        return cur;
+    start: Rec | null,
+    key: string,
+  ): Promise<Outcome> {
+    let rec = start;
+    let batchClosed = false;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      rec ??= await records.get(key);
+      if (!rec || isFinal(rec.value.state)) return DONE;
+      const v = rec.value;
+      switch (v.state) {
+        case 'leading': {
+          if (v.due > Date.now()) return defer(v.due - Date.now());
+          rec = await batches.close(leader, dialogId, to, rec);
+          batchClosed = true;
+          continue;
+        }
+        case 'held': {
+          if (v.due > Date.now()) return defer(v.due - Date.now());
+          // the digest's content: every message folded in meanwhile
+          const digest = await quota.digestOf(leader, to.user_id);
+          rec = await records.move(rec, { state: 'claimed', items: digest?.items ?? v.items, at: stamp() });
+          continue;
+        }
+        case 'claimed': {
+          if (v.batch && !batchClosed && dialogId) {
+            rec = await batches.close(leader, dialogId, to, rec);
+            batchClosed = true;
+            continue;
+          }
+          const items = await unread(v.items);
+          if (items.length === 0) {
+            // a digest it leads must not be left behind with nobody to send it
+            if (!(await quota.release(leader, to.user_id, v.items))) {
+              const digest = await quota.digestOf(leader, to.user_id);
+              rec = await records.move(rec, {
+                state: 'claimed',
+                items: digest?.items ?? v.items,
+                at: stamp(),
+              });
+              continue;
+            }
+            rec = await records.move(rec, { state: 'skipped', at: stamp() });
+            if (rec) deps.onResult('skipped');
+            continue;
+          }
+          const admission = await quota.admit(leader, to.user_id, items);
+          switch (admission.kind) {
+            case 'send':
+              return transmit(leader, to, rec, items);
+            case 'join':
+              rec = await records.move(rec, { state: 'batched', into: admission.into, at: stamp() });
+              if (rec) deps.onResult('folded');
+              continue;
+            case 'wait':
+              rec = await records.move(rec, { state: 'held', due: admission.until, items, at: stamp() });
+              continue;
+            case 'refresh':
+              rec = await records.move(rec, { state: 'claimed', items: admission.items, at: stamp() });
+              continue;
+          }
+          continue;
+        }
+        case 'sending': {
+          if (v.owner === deps.instance ? transmitting.has(rec.key) : v.until > Date.now()) {
+            // a live sender holds it: look again when its lease would have run out
+            return defer(v.until - Date.now() + 100);
+          }
+          // left by a crashed (or stalled) process: it may or may not have reached the server
+          deps.logger.info(
+            { key: rec.key, owner: v.owner, attempts: v.attempts },
+            'sending an e-mail again whose sender stopped mid-way',
+          );
+          return transmit(leader, to, rec, v.items);
+        }
+        case 'failed':
+          return transmit(leader, to, rec, v.items);
       }
-      const value: DeliveryRecord = { ...cur.value, state: 'claimed', items: b.value.items, at: now() };
-      const rev = await kv.update(dkey, value, cur.revision);
-      if (rev === null) {
-        cur = await getRec(dkey);
-        continue;
-      }
-      cur = { value, revision: rev };
-      if ((await kv.update(bkey, { ...b.value, state: 'closed' }, b.revision)) !== null) return cur;
     }
-  }
-
-  /** claimed/failed → (read? skipped) → sending → sent | failed. */
-  async function sendClaimed(leader: number, to: MailRecipient, rec: Rec): Promise<void> {
-    const dkey = keys.delivery(leader, to.user_id);
-    const all = rec.value.items ?? [];
-    const unread: MailItem[] = [];
-    for (const it of all)
-      if (deps.delayMs === 0 || !(await kv.get(keys.seen(it.message_id)))) unread.push(it);
-    if (unread.length === 0) {
-      if ((await kv.update(dkey, { ...rec.value, state: 'skipped', at: now() }, rec.revision)) !== null) {
-        deps.onResult('skipped');
-      }
-      return;
-    }
-    const attempts = (rec.value.attempts ?? 0) + 1;
-    const sending: DeliveryRecord = { ...rec.value, items: unread, state: 'sending', attempts, at: now() };
-    const rev = await kv.update(dkey, sending, rec.revision);
-    if (rev === null) return; // another instance got there first
-    try {
-      await deps.send(leader, unread, to);
-    } catch (err) {
-      await kv.update(dkey, { ...sending, state: 'failed', at: now() }, rev);
-      deps.onResult('failed');
-      throw err;
-    }
-    await kv.update(dkey, { ...sending, state: 'sent', at: now() }, rev);
-    deps.onResult('sent');
+    throw new Error(`delivery ${key}: no progress after ${MAX_STEPS} steps`);
   }
 
   return {
     /** Drive the e-mail of `item` to `to` as far as it can go now. */
     async deliver(item: MailItem, to: MailRecipient, createdAt: number): Promise<Outcome> {
-      const dkey = keys.delivery(item.message_id, to.user_id);
-      let rec = await getRec(dkey);
-      if (!rec) {
-        rec =
-          deps.delayMs === 0
-            ? await writeRec(dkey, { state: 'claimed', items: [item], at: now() })
-            : await joinOrLead(item, to, createdAt + deps.delayMs);
+      const key = keys.delivery(item.message_id, to.user_id);
+      let rec: Rec | null;
+      if (deps.delayMs === 0) {
+        rec = await records.begin(key, { state: 'claimed', items: [item], at: stamp() });
+      } else {
+        rec = await records.get(key);
+        rec ??= await batches.joinOrLead(item, to, createdAt + deps.delayMs);
       }
-      if (!rec) return { kind: 'done' };
-      if (rec.value.state === 'leading') {
-        const wait = (rec.value.due ?? 0) - Date.now();
-        if (wait > 0) return { kind: 'defer', ms: wait };
-      }
-      if (rec.value.batch) rec = await closeBatch(item.message_id, item.dialog_id, to, rec);
-      if (!rec || FINAL.includes(rec.value.state)) {
-        if (rec?.value.state === 'sending') {
-          deps.logger.warn(
-            { message_id: item.message_id, user_id: to.user_id },
-            'e-mail possibly sent before a crash: not resent',
-          );
-        }
-        return { kind: 'done' };
-      }
-      await sendClaimed(item.message_id, to, rec);
-      return { kind: 'done' };
+      return drive(item.message_id, item.dialog_id, to, rec, key);
     },
 
     /** A read marks every message id: a held e-mail of it is then not sent. */

@@ -13,12 +13,12 @@ export function createMailerMetrics() {
     }),
     redeliveries: new Counter({
       name: 'parley_mailer_redeliveries_total',
-      help: 'events delivered more than once (retries and MAIL_DELAY_SECONDS waits)',
+      help: 'events delivered more than once (retries, events of a crashed instance, MAIL_DELAY_SECONDS and hourly-cap waits)',
       registers: [registry],
     }),
     emails: new Counter({
       name: 'parley_mailer_emails_total',
-      help: 'e-mails by outcome: sent, failed (will be retried), skipped (read within the delay)',
+      help: 'e-mails by outcome: sent, failed (will be retried), skipped (read within the delay), folded (over the hourly cap: goes in a later digest)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),

@@ -25,25 +25,46 @@ export function seen(msg: MessageDto, reader: number): MessageSeenEvent {
   return seenEvent(msg, reader);
 }
 
+export interface MailerOptions {
+  backoffMs?: number[];
+  /** the hourly cap's window, shortened */
+  rateWindowMs?: number;
+}
+
 export interface Mailers {
-  start(env: Record<string, string>, backoffMs?: number[]): Promise<MailerService>;
+  start(env: Record<string, string>, opts?: MailerOptions): Promise<MailerService>;
+  /** a graceful stop of one instance (drains its consumer), as SIGTERM does */
+  stop(app: MailerService): Promise<void>;
   stopAll(): Promise<void>;
 }
 
 export function mailers(prefix: string): Mailers {
   const started: Array<{ app: MailerService; nc: NatsConnection }> = [];
   return {
-    async start(env, backoffMs = [200, 500, 1_000]) {
+    async start(env, opts = {}) {
       const nc = await connectBus({ servers: [await natsUrl()], name: 'mailer-test', logger });
       const { config } = parseConfig(mailerConfigSpec, {
         NATS_URL: await natsUrl(),
         SUBJECT_PREFIX: prefix,
         ...env,
       });
-      const app = createMailerService({ config, nc, logger, backoffMs });
+      const app = createMailerService({
+        config,
+        nc,
+        logger,
+        backoffMs: opts.backoffMs ?? [200, 500, 1_000],
+        ...(opts.rateWindowMs ? { rateWindowMs: opts.rateWindowMs } : {}),
+      });
       await app.start();
       started.push({ app, nc });
       return app;
+    },
+    async stop(app) {
+      const i = started.findIndex((x) => x.app === app);
+      const [one] = started.splice(i, 1);
+      if (!one) return;
+      await one.app.stop();
+      await one.nc.close();
     },
     async stopAll() {
       for (const { app, nc } of started.splice(0)) {

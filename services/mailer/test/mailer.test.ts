@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { connectBus, type NatsConnection, openJsonKv, publishEvent } from '@parley/bus';
 import { subjects, verifyUnsubscribeToken } from '@parley/protocol';
 import { natsUrl, randomPrefix, type SmtpSink, startSmtpSink, waitFor } from '@parley/testing';
+import { DomUtils, parseDocument } from 'htmlparser2';
 import { created, drained, dropAll, logger, mailers, message, recipient, seen } from './helpers.js';
 
 const UNSUBSCRIBE_SECRET = 'mailer-test-secret-0123456789abcdef';
@@ -89,6 +90,31 @@ describe('mailer', () => {
     expect(mail?.parsed.text).toContain(url);
   });
 
+  test('events with nobody to mail cost no KV work: only the e-mail that goes leaves records', async () => {
+    const { s, m } = setup();
+    await m.start({ SMTP_URL: sink.url });
+    // the author alone, notifications off, inactive, no address: nobody to mail
+    await publishEvent(
+      nc,
+      s,
+      created(message(520, 12, 1), [
+        recipient(1),
+        recipient(3, { email_notifications: false }),
+        recipient(4, { is_active: false }),
+        recipient(5, { email: ' ' }),
+      ]),
+    );
+    await publishEvent(nc, s, seen(message(520, 12, 1), 3));
+    await publishEvent(nc, s, created(message(521, 12, 1), [recipient(1), recipient(2)]));
+    await sink.waitForCount(1);
+    await drained(nc, s);
+    const kv = await openJsonKv<unknown>(nc, s.mailBucket);
+    const keys: string[] = [];
+    for await (const k of await kv.raw.keys()) keys.push(k);
+    expect(keys.sort()).toEqual(['d.521.2', 'q.2']);
+    expect(sink.messages.map((x) => x.parsed.messageId)).toEqual(['<parley.m521.u2@localhost>']);
+  });
+
   test('a hostile message body never brings a script into the HTML', async () => {
     const { s, m } = setup();
     await m.start({ SMTP_URL: sink.url });
@@ -101,6 +127,33 @@ describe('mailer', () => {
     for (const bad of [/<script/i, /onerror/i, /javascript:/i])
       expect(String(mail?.parsed.html)).not.toMatch(bad);
     expect(raw).not.toMatch(/<script/i);
+  });
+
+  test('no remote image in the HTML part: an <img> from the message becomes a link with its alt text or URL', async () => {
+    const { s, m } = setup();
+    await m.start({ SMTP_URL: sink.url });
+    // as dialogs renders `![the chart](https://tracker.example/p.gif?u=42) and ![](http://img.example/photo.png)`
+    const body =
+      '<p>Look <img src="https://tracker.example/p.gif?u=42&amp;r=1" alt="the chart"> and <img src="http://img.example/photo.png" alt=""></p>';
+    await publishEvent(nc, s, created(message(503, 8, 1, body), [recipient(2)]));
+    const [mail] = await sink.waitForCount(1);
+    const doc = parseDocument(String(mail?.parsed.html));
+    const elements = DomUtils.findAll(() => true, doc.children);
+    expect(elements.filter((e) => ['img', 'image', 'picture', 'source'].includes(e.name))).toEqual([]);
+    // nothing in the e-mail points at the images except the two links
+    const loaders = elements.filter((e) =>
+      Object.entries(e.attribs).some(([k, v]) => k !== 'href' && /tracker\.example|img\.example/.test(v)),
+    );
+    expect(loaders).toEqual([]);
+    const links = elements
+      .filter((e) => e.name === 'a' && /tracker\.example|img\.example/.test(e.attribs.href ?? ''))
+      .map((a) => ({ href: a.attribs.href, text: DomUtils.textContent(a) }));
+    expect(links).toEqual([
+      { href: 'https://tracker.example/p.gif?u=42&r=1', text: 'the chart' },
+      { href: 'http://img.example/photo.png', text: 'http://img.example/photo.png' },
+    ]);
+    // the rest of the message is still there
+    expect(DomUtils.textContent(doc)).toContain('Look the chart and http://img.example/photo.png');
   });
 
   test('the same event delivered again and two mailer instances: every e-mail exactly once', async () => {
