@@ -19,9 +19,16 @@ export type TokenVerifier = (token: string) => Promise<Identity>;
 
 const unauthorized = () => new ParleyError('unauthorized');
 
+/**
+ * Longest token looked at (characters). Platform tokens are a few hundred; anything past this is
+ * refused like a malformed token without being decoded.
+ */
+export const MAX_TOKEN_CHARS = 8 * 1024;
+
 export function createTokenVerifier(secret: string): TokenVerifier {
   const key = new TextEncoder().encode(secret);
   return async (token) => {
+    if (token.length > MAX_TOKEN_CHARS) throw unauthorized();
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'] }));

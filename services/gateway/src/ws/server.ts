@@ -11,7 +11,7 @@ import type { Logger } from '@parley/logger';
 import { type Locale, toParleyError } from '@parley/protocol';
 import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticate.js';
-import { tokenFromUpgrade } from '../auth/token.js';
+import { credentialsFromUpgrade } from '../auth/token.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { type Connection, type ConnectionLimits, createConnection } from './connection.js';
 import { createExpiryScheduler } from './expiry.js';
@@ -39,6 +39,7 @@ export interface WsServer {
 }
 
 const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
@@ -80,7 +81,8 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   };
 
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const url = upgradeTarget(req.url);
+    if (!url) return refuse(socket, 400);
     if (url.pathname !== '/ws/' && url.pathname !== '/ws') return refuse(socket, 404);
     if (stopping) return refuse(socket, 503);
     const origin = req.headers.origin;
@@ -88,10 +90,15 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       logger.info({ origin }, 'upgrade refused: origin not allowed');
       return refuse(socket, 403);
     }
+    const credentials = credentialsFromUpgrade(req, url);
+    if (credentials.kind === 'conflict') {
+      logger.info('upgrade refused: two different credentials');
+      return refuse(socket, 401);
+    }
     const connId = `c${randomBytes(8).toString('hex')}`;
     let principal: Awaited<ReturnType<Authenticator>>;
     try {
-      principal = await deps.authenticate(tokenFromUpgrade(req, url).token, connId);
+      principal = await deps.authenticate(credentials.kind === 'token' ? credentials.token : null, connId);
     } catch (err) {
       const perr = toParleyError(err);
       if (perr.code !== 'unauthorized') logger.warn({ code: perr.code }, 'upgrade failed: dialogs');
@@ -154,4 +161,18 @@ export function createWsServer(deps: WsServerDeps): WsServer {
     },
     connectionCount: () => connections.size,
   };
+}
+
+/**
+ * The request target as a URL, or null when it is not a plain origin-form path (`/ws/?…`): an
+ * absolute-form or authority target, `//…` (which a URL parser reads as a host), or anything the
+ * parser refuses is answered 400 rather than guessed at.
+ */
+function upgradeTarget(target: string | undefined): URL | null {
+  if (!target || target[0] !== '/' || target[1] === '/') return null;
+  try {
+    return new URL(target, 'http://gateway.invalid');
+  } catch {
+    return null;
+  }
 }
