@@ -69,6 +69,26 @@ export const gatewayConfigSpec = {
     default: String(4 * 1024 * 1024),
     parse: parsers.int(1024, 1024 * 1024 * 1024),
   },
+  MAX_QUEUED_FRAMES: {
+    doc: 'frames of one connection waiting behind the one being answered; one more closes it (4429)',
+    default: '64',
+    parse: parsers.int(1, 1_000_000),
+  },
+  MAX_QUEUED_BYTES: {
+    doc: 'bytes of the frames of one connection waiting behind the one being answered; more closes it (4429)',
+    default: String(1024 * 1024),
+    parse: parsers.int(1024, 1024 * 1024 * 1024),
+  },
+  MAX_SOCKETS_PER_USER: {
+    doc: 'open sockets one user may hold on this gateway instance; one more upgrade is refused with 429',
+    default: '20',
+    parse: parsers.int(1, 1_000_000),
+  },
+  UPGRADES_PER_IP_PER_SEC: {
+    doc: 'WebSocket upgrades one client address may start per second (over it: 429); 0: no limit. Behind a proxy every client has its address: raise it or use 0',
+    default: '30',
+    parse: parsers.int(0, 1_000_000),
+  },
   HEARTBEAT_MS: {
     doc: 'ping interval; a peer that misses one pong is dropped',
     default: '30000',

@@ -1,7 +1,7 @@
 /**
  * The WebSocket side of the HTTP server: authentication at the upgrade (nothing is opened for a
  * refused request: the HTTP status is written and the socket destroyed), the origin check, the
- * frame-size limit (ws maxPayload → 1009), the ping/pong heartbeat and graceful shutdown.
+ * admission limits (upgrades per address, sockets per user: 429), the frame-size limit (ws maxPayload → 1009), the ping/pong heartbeat and graceful shutdown.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -16,6 +16,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import { type Connection, type ConnectionLimits, createConnection } from './connection.js';
 import { createExpiryScheduler } from './expiry.js';
 import type { Hub } from './hub.js';
+import { createAddressLimiter, createSocketQuota } from './upgrade-limits.js';
 
 export interface WsServerDeps {
   authenticate: Authenticator;
@@ -25,6 +26,10 @@ export interface WsServerDeps {
   logger: Logger;
   locale: Locale;
   limits: ConnectionLimits;
+  /** open sockets per user on this instance; one more upgrade is refused with 429 */
+  maxSocketsPerUser: number;
+  /** upgrades per client address per second (429 over it); 0: no limit */
+  upgradesPerIpPerSec: number;
   maxFrameBytes: number;
   heartbeatMs: number;
   /** null: any origin */
@@ -43,6 +48,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -61,6 +67,8 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   });
   const connections = new Set<Connection>();
   const expiry = createExpiryScheduler();
+  const perAddress = createAddressLimiter(deps.upgradesPerIpPerSec);
+  const quota = createSocketQuota(deps.maxSocketsPerUser);
   let stopping = false;
 
   const heartbeat = setInterval(() => {
@@ -85,6 +93,10 @@ export function createWsServer(deps: WsServerDeps): WsServer {
     if (!url) return refuse(socket, 400);
     if (url.pathname !== '/ws/' && url.pathname !== '/ws') return refuse(socket, 404);
     if (stopping) return refuse(socket, 503);
+    if (!perAddress.allow(req.socket.remoteAddress ?? '')) {
+      logger.info('upgrade refused: too many upgrades from one address');
+      return refuse(socket, 429);
+    }
     const origin = req.headers.origin;
     if (origin && deps.allowedOrigins && !deps.allowedOrigins.includes(origin)) {
       logger.info({ origin }, 'upgrade refused: origin not allowed');
@@ -106,9 +118,24 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       return refuse(socket, perr.code === 'unauthorized' ? 401 : perr.status);
     }
     if (stopping || socket.destroyed) return refuse(socket, 503);
-    const release = await deps.hub.retain(principal.user_id);
+    const unreserve = quota.reserve(principal.user_id);
+    if (!unreserve) {
+      logger.info({ user_id: principal.user_id }, 'upgrade refused: too many sockets of one user');
+      return refuse(socket, 429);
+    }
+    socket.once('close', unreserve);
+    let release: () => void;
+    try {
+      release = await deps.hub.retain(principal.user_id);
+    } catch (err) {
+      unreserve();
+      throw err;
+    }
     socket.once('close', release);
-    if (socket.destroyed) return release();
+    if (socket.destroyed) {
+      unreserve();
+      return release();
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = createConnection({
         ws,
@@ -169,7 +196,7 @@ export function createWsServer(deps: WsServerDeps): WsServer {
  * parser refuses is answered 400 rather than guessed at.
  */
 function upgradeTarget(target: string | undefined): URL | null {
-  if (!target || target[0] !== '/' || target[1] === '/') return null;
+  if (!target?.startsWith('/') || target.startsWith('//')) return null;
   try {
     return new URL(target, 'http://gateway.invalid');
   } catch {
