@@ -118,3 +118,7 @@ export const pushMessageSchema = z.object({
   origin_conn: z.string().nullable().optional(),
   skip_origin: z.array(int).optional(),
 }) satisfies z.ZodType<PushMessage>;
+
+/** `<prefix>.user.deactivated`: the admin API set `is_active: false` for this user. */
+export const userDeactivatedSchema = z.object({ user_id: int.positive() });
+export type UserDeactivated = z.infer<typeof userDeactivatedSchema>;

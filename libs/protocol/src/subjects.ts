@@ -30,6 +30,8 @@ export function subjects(prefix: string) {
     /** pushes to every socket of one user, on every gateway that holds one */
     push: (userId: number) => `${prefix}.push.user.${userId}`,
     pushWildcard: `${prefix}.push.user.*`,
+    /** a user was deactivated: every gateway closes that user's sockets (core NATS, no queue group) */
+    userDeactivated: `${prefix}.user.deactivated`,
     /** presence: a user's first/last socket on any gateway */
     presenceBucket: `${token}_presence`,
     /** uploaded files, readable by every gateway instance */
@@ -56,5 +58,6 @@ export function allSubjectNames(
     ...events.map((e) => s.event(e)),
     ...services.map((x) => s.deadLetter(x)),
     s.push(1),
+    s.userDeactivated,
   ];
 }

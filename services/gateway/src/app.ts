@@ -11,6 +11,8 @@ import {
   type NatsConnection,
   openFileStore,
   type Service,
+  type Subscription,
+  subscribeUserDeactivated,
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { subjects as makeSubjects } from '@parley/protocol';
@@ -90,6 +92,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     allowedOrigins: config.ALLOWED_ORIGINS,
   });
 
+  let deactivations: Subscription | undefined;
   let fileStore: FileStore | undefined;
   const files = () => {
     if (!fileStore) throw new Error('file store not open');
@@ -133,6 +136,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await clientFiles.load();
       fileStore = await openFileStore(nc, subjects);
       await presence.start();
+      deactivations = subscribeUserDeactivated(nc, subjects, (userId) => ws.deactivate(userId));
+      await nc.flush();
       if (!config.ALLOWED_ORIGINS) {
         logger.warn('ALLOWED_ORIGINS is not set: WebSocket connections are accepted from any origin');
       }
@@ -148,6 +153,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     async stop() {
       const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      deactivations?.unsubscribe();
       await ws.stop();
       await hub.stop();
       await presence.stop();

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RpcClient } from '@parley/bus';
 import type { Logger } from '@parley/logger';
-import { type Locale, toParleyError } from '@parley/protocol';
+import { CLOSE_CODES, type Locale, toParleyError } from '@parley/protocol';
 import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticate.js';
 import { credentialsFromUpgrade } from '../auth/token.js';
@@ -38,6 +38,11 @@ export interface WsServerDeps {
 
 export interface WsServer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * The user was deactivated: close their sockets here with 4403, and refuse (401) the upgrades of
+   * that user whose authentication began before this call (their profile read may predate it).
+   */
+  deactivate(userId: number): void;
   /** refuse new upgrades, let each connection finish its frame in flight, close them with 1001 */
   stop(): Promise<void>;
   connectionCount(): number;
@@ -52,6 +57,9 @@ const STATUS_TEXT: Record<number, string> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
+
+/** how long a deactivation is remembered against upgrades that were being authenticated meanwhile */
+const DEACTIVATION_MEMORY_MS = 60_000;
 
 /** one listener for every socket's errors nobody needs (a per-socket closure costs memory) */
 const ignore = () => undefined;
@@ -69,6 +77,8 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   const expiry = createExpiryScheduler();
   const perAddress = createAddressLimiter(deps.upgradesPerIpPerSec);
   const quota = createSocketQuota(deps.maxSocketsPerUser);
+  /** user id → when the last deactivation of that user arrived (ms); kept for DEACTIVATION_MEMORY_MS */
+  const deactivatedAt = new Map<number, number>();
   let stopping = false;
 
   const heartbeat = setInterval(() => {
@@ -108,6 +118,7 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       return refuse(socket, 401);
     }
     const connId = `c${randomBytes(8).toString('hex')}`;
+    const authStarted = Date.now();
     let principal: Awaited<ReturnType<Authenticator>>;
     try {
       principal = await deps.authenticate(credentials.kind === 'token' ? credentials.token : null, connId);
@@ -135,6 +146,12 @@ export function createWsServer(deps: WsServerDeps): WsServer {
     if (socket.destroyed) {
       unreserve();
       return release();
+    }
+    if ((deactivatedAt.get(principal.user_id) ?? -1) >= authStarted) {
+      unreserve();
+      release();
+      logger.info({ user_id: principal.user_id }, 'upgrade refused: user deactivated meanwhile');
+      return refuse(socket, 401);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = createConnection({
@@ -167,6 +184,18 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   };
 
   return {
+    deactivate(userId) {
+      const now = Date.now();
+      for (const [id, at] of deactivatedAt) if (now - at > DEACTIVATION_MEMORY_MS) deactivatedAt.delete(id);
+      deactivatedAt.set(userId, now);
+      let closed = 0;
+      for (const c of connections) {
+        if (c.userId !== userId) continue;
+        c.close(CLOSE_CODES.ACCOUNT_DEACTIVATED, 'account deactivated');
+        closed++;
+      }
+      if (closed) logger.info({ user_id: userId, sockets: closed }, 'user deactivated: sockets closed');
+    },
     handleUpgrade(req, socket, head) {
       socket.on('error', ignore);
       upgrade(req, socket, head).catch((err: unknown) => {
