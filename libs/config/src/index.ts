@@ -2,3 +2,4 @@ export * from './common.js';
 export * from './define.js';
 export * from './docs.js';
 export * from './load.js';
+export * from './secrets.js';

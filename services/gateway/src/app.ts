@@ -49,7 +49,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const subjects = makeSubjects(config.SUBJECT_PREFIX);
   const rpc = createRpcClient(nc, subjects, { timeoutMs: config.REQUEST_TIMEOUT_MS });
   const metrics = createMetrics();
-  const authenticate = createAuthenticator(createTokenVerifier(config.JWT_SECRET), rpc);
+  const verify = createTokenVerifier(config.JWT_SECRET, {
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    maxLifetimeSec: config.JWT_MAX_LIFETIME_SECONDS,
+  });
+  const authenticate = createAuthenticator(verify, rpc);
   const locale = config.MESSAGES_LOCALE;
   const maxJsonBytes = config.MAX_BODY_CHARS * 4 + 4096;
 

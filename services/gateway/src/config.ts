@@ -9,6 +9,7 @@ import {
   logVars,
   natsVars,
   parsers,
+  runtimeVars,
   urlVars,
 } from '@parley/config';
 
@@ -21,11 +22,28 @@ export const gatewayConfigSpec = {
   ...natsVars,
   ...logVars,
   MESSAGES_LOCALE: localeVars.MESSAGES_LOCALE,
+  NODE_ENV: runtimeVars.NODE_ENV,
   JWT_SECRET: authVars.JWT_SECRET,
+  JWT_ISSUER: {
+    doc: 'when set, a token’s `iss` must equal it (401 otherwise)',
+    default: '-',
+    parse: parsers.optional(parsers.string),
+  },
+  JWT_AUDIENCE: {
+    doc: 'when set, a token’s `aud` must be or contain it (401 otherwise)',
+    default: '-',
+    parse: parsers.optional(parsers.string),
+  },
+  JWT_MAX_LIFETIME_SECONDS: {
+    doc: 'when set, a token whose `exp` lies more than this after its `iat` (else `orig_iat`, else now) is refused (401)',
+    default: '-',
+    parse: parsers.optional(parsers.int(1, 10 * 365 * 86_400)),
+  },
   ADMIN_TOKEN: {
-    doc: 'bearer token of the admin API; unset: every admin call is refused',
+    doc: 'bearer token of the admin API; unset: every admin call is refused (required in production)',
     default: '-',
     secret: true,
+    productionSecret: true,
     parse: parsers.optional((raw: string) => {
       if (raw.length < 16) throw new Error('expected at least 16 characters');
       return raw;
