@@ -50,6 +50,7 @@ export async function spawnGateway(
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
       REQUEST_TIMEOUT_MS: '3000',
+      UPGRADES_PER_IP_PER_SEC: '0',
       ...PRESENCE_ENV,
       ...env,
     },
