@@ -32,7 +32,7 @@ test('every declared variable passes through to the services as a `VAR:-` substi
   }
   for (const service of PARLEY) {
     expect(compose.services[service].environment).toMatchObject({
-      NODE_ENV: 'development',
+      NODE_ENV: '${NODE_ENV:-development}',
       SERVICE: service,
     });
   }

@@ -1,4 +1,5 @@
 export type { JsMsg, Msg, Subscription } from 'nats';
+export * from './account.js';
 export * from './codec.js';
 export * from './connect.js';
 export * from './feed.js';

@@ -1,5 +1,6 @@
 /** Variables every service shares (PROTOCOL.md §7). */
 import { type ConfigSpec, parsers } from './define.js';
+import { DEVELOPMENT_JWT_SECRET } from './secrets.js';
 
 export const natsVars = {
   NATS_URL: {
@@ -72,11 +73,20 @@ export const limitVars = {
   },
 } satisfies ConfigSpec;
 
+export const runtimeVars = {
+  NODE_ENV: {
+    doc: '`production` refuses to start without strong secrets: JWT_SECRET (and the gateway’s ADMIN_TOKEN) must be set, at least 32 bytes, and not a value written in the repository',
+    default: 'development',
+    parse: (raw: string) => raw.trim(),
+  },
+} satisfies ConfigSpec;
+
 export const authVars = {
   JWT_SECRET: {
     doc: 'HS256 secret shared with the platform that issues tokens; also keys e-mail unsubscribe links',
-    devDefault: 'parley-development-secret-do-not-use-in-production',
+    devDefault: DEVELOPMENT_JWT_SECRET,
     secret: true,
+    productionSecret: true,
     parse: (raw: string) => {
       if (raw.length < 16) throw new Error('expected at least 16 characters');
       return raw;

@@ -3,6 +3,7 @@
  * secret); parse them once in main.ts, report every bad one together, freeze.
  * Nothing else in the repo reads process.env.
  */
+import { isPublishedSecret, productionSecretProblem } from './secrets.js';
 
 export interface VarSpec<T> {
   doc: string;
@@ -13,6 +14,11 @@ export interface VarSpec<T> {
   secret?: boolean;
   /** a default only fit for development: used with a warning */
   devDefault?: string;
+  /**
+   * With NODE_ENV=production: required, at least 32 bytes, and not a value written in the
+   * repository (secrets.ts). Elsewhere a published value is accepted with a warning.
+   */
+  productionSecret?: boolean;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a spec table holds parsers of many types
@@ -39,8 +45,18 @@ export function parseConfig<S extends ConfigSpec>(
   const problems: string[] = [];
   const warnings: string[] = [];
   const out: Record<string, unknown> = {};
+  const production = env.NODE_ENV?.trim() === 'production';
   for (const [name, v] of Object.entries(spec)) {
     let raw = env[name];
+    if (v.productionSecret && production) {
+      const problem = productionSecretProblem(name, raw?.trim() ?? '');
+      if (problem) {
+        problems.push(problem);
+        continue;
+      }
+    } else if (v.productionSecret && raw && isPublishedSecret(raw)) {
+      warnings.push(`${name} is a value published in the repository: anyone can forge with it`);
+    }
     if (raw === undefined || raw === '') {
       if (v.default !== undefined) raw = v.default;
       else if (v.devDefault !== undefined) {

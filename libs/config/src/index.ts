@@ -3,3 +3,4 @@ export * from './define.js';
 export * from './docs.js';
 export * from './dotenv.js';
 export * from './load.js';
+export * from './secrets.js';

@@ -12,6 +12,10 @@ export const CLOSE_CODES = {
   TRY_AGAIN_LATER: 1013,
   /** the JWT's `exp` passed on a live socket */
   TOKEN_EXPIRED: 4401,
+  /** the user was deactivated (admin API `is_active: false`); do not reconnect with this token */
+  ACCOUNT_DEACTIVATED: 4403,
+  /** more frames (`MAX_QUEUED_FRAMES`) or bytes (`MAX_QUEUED_BYTES`) waiting for their answer than allowed */
+  QUEUE_FULL: 4429,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];

@@ -133,3 +133,6 @@ export const feedEntrySchema = z.object({
   origin_conn: z.string().nullable().optional(),
   version: int.optional(),
 }) satisfies z.ZodType<FeedEntry>;
+/** `<prefix>.user.deactivated`: the admin API set `is_active: false` for this user. */
+export const userDeactivatedSchema = z.object({ user_id: int.positive() });
+export type UserDeactivated = z.infer<typeof userDeactivatedSchema>;

@@ -36,6 +36,8 @@ export function subjects(prefix: string) {
     /** where the feed stream republishes: the push subject, `*` mapped through */
     feedRepublish: `${prefix}.push.user.{{wildcard(1)}}`,
     feedStream: `${token}_feed`,
+    /** a user was deactivated: every gateway closes that user's sockets (core NATS, no queue group) */
+    userDeactivated: `${prefix}.user.deactivated`,
     /** presence: a user's first/last socket on any gateway */
     presenceBucket: `${token}_presence`,
     /** uploaded files, readable by every gateway instance */
@@ -63,5 +65,6 @@ export function allSubjectNames(
     ...services.map((x) => s.deadLetter(x)),
     s.push(1),
     s.feed(1),
+    s.userDeactivated,
   ];
 }

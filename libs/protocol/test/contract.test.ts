@@ -45,8 +45,15 @@ describe('docs/protocol.md ↔ libs/protocol', () => {
     }
   });
 
-  test('every close code the document names is declared', () => {
-    const named = [...doc.matchAll(/\b(1001|1008|1009|1013|4401)\b/g)].map((m) => Number(m[1]));
+  test('the close-code table of §2 lists exactly the declared close codes', () => {
+    const listed = [...section(2).matchAll(/^\| (\d{4}) \|/gm)].map((m) => Number(m[1]));
+    expect([...listed].sort()).toEqual((Object.values(CLOSE_CODES) as number[]).sort());
+  });
+
+  test('every close code the document names elsewhere is declared', () => {
+    const named = [...doc.matchAll(/\b(1\d{3}|4\d{3})\b(?![.:])/g)]
+      .map((m) => Number(m[1]))
+      .filter((n) => n !== 4222); // the NATS port of §7
     const declared = Object.values(CLOSE_CODES) as number[];
     for (const c of new Set(named)) expect(declared).toContain(c);
   });

@@ -5,7 +5,7 @@
  */
 
 import type { NatsConnection } from '@parley/bus';
-import { ensureEventStream, type Server, type Service, serve } from '@parley/bus';
+import { ensureEventStream, publishUserDeactivated, type Server, type Service, serve } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { subjects as makeSubjects } from '@parley/protocol';
 import type { DataSource } from 'typeorm';
@@ -85,6 +85,7 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         config,
         presence: deps.presence,
         outboxWritten: () => relay?.poke(),
+        userDeactivated: (userId) => publishUserDeactivated(nc, subjects, userId),
       };
       server = serve({
         nc,

@@ -15,4 +15,6 @@ export interface DialogsContext {
   presence: Presence | undefined;
   /** call after a commit that wrote outbox events */
   outboxWritten(): void;
+  /** call after a commit that set a user inactive: every gateway closes that user's sockets */
+  userDeactivated?(userId: number): void;
 }

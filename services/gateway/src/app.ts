@@ -14,6 +14,8 @@ import {
   type NatsConnection,
   openFileStore,
   type Service,
+  type Subscription,
+  subscribeUserDeactivated,
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { subjects as makeSubjects } from '@parley/protocol';
@@ -65,7 +67,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const subjects = makeSubjects(config.SUBJECT_PREFIX);
   const rpc = createRpcClient(nc, subjects, { timeoutMs: config.REQUEST_TIMEOUT_MS });
   const metrics = createMetrics();
-  const verify = createTokenVerifier(config.JWT_SECRET);
+  const verify = createTokenVerifier(config.JWT_SECRET, {
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    maxLifetimeSec: config.JWT_MAX_LIFETIME_SECONDS,
+  });
   const authenticate = createAuthenticator(verify, rpc);
   const locale = config.MESSAGES_LOCALE;
   const maxJsonBytes = config.MAX_BODY_CHARS * 4 + 4096;
@@ -101,13 +107,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ratePerSec: config.RATE_LIMIT_PER_SEC,
       burst: config.RATE_LIMIT_BURST,
       maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+      maxQueuedFrames: config.MAX_QUEUED_FRAMES,
+      maxQueuedBytes: config.MAX_QUEUED_BYTES,
     },
+    maxSocketsPerUser: config.MAX_SOCKETS_PER_USER,
+    upgradesPerIpPerSec: config.UPGRADES_PER_IP_PER_SEC,
     maxFrameBytes: config.MAX_FRAME_BYTES,
     heartbeatMs: config.HEARTBEAT_MS,
     allowedOrigins: config.ALLOWED_ORIGINS,
     sync: createSyncHandler(feed, metrics),
   });
 
+  let deactivations: Subscription | undefined;
   let fileStore: FileStore | undefined;
   const files = () => {
     if (!fileStore) throw new Error('file store not open');
@@ -157,6 +168,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         duplicateWindowMs: 15 * 60_000,
       });
       await presence.start();
+      deactivations = subscribeUserDeactivated(nc, subjects, (userId) => ws.deactivate(userId));
+      await nc.flush();
       if (!config.ALLOWED_ORIGINS) {
         logger.warn('ALLOWED_ORIGINS is not set: WebSocket connections are accepted from any origin');
       }
@@ -196,6 +209,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     async stop() {
       const app = http;
       const httpClosed = app ? app.close() : Promise.resolve();
+      deactivations?.unsubscribe();
       await ws.stop();
       await hub.stop();
       await presence.stop();

@@ -10,6 +10,7 @@ import {
   logVars,
   natsVars,
   parsers,
+  runtimeVars,
   urlVars,
 } from '@parley/config';
 
@@ -23,11 +24,28 @@ export const gatewayConfigSpec = {
   ...logVars,
   ...feedVars,
   MESSAGES_LOCALE: localeVars.MESSAGES_LOCALE,
+  NODE_ENV: runtimeVars.NODE_ENV,
   JWT_SECRET: authVars.JWT_SECRET,
+  JWT_ISSUER: {
+    doc: 'when set, a token’s `iss` must equal it (401 otherwise)',
+    default: '-',
+    parse: parsers.optional(parsers.string),
+  },
+  JWT_AUDIENCE: {
+    doc: 'when set, a token’s `aud` must be or contain it (401 otherwise)',
+    default: '-',
+    parse: parsers.optional(parsers.string),
+  },
+  JWT_MAX_LIFETIME_SECONDS: {
+    doc: 'when set, a token whose `exp` lies more than this after its `iat` (else `orig_iat`, else now) is refused (401)',
+    default: '-',
+    parse: parsers.optional(parsers.int(1, 10 * 365 * 86_400)),
+  },
   ADMIN_TOKEN: {
-    doc: 'bearer token of the admin API; unset: every admin call is refused',
+    doc: 'bearer token of the admin API; unset: every admin call is refused (required in production)',
     default: '-',
     secret: true,
+    productionSecret: true,
     parse: parsers.optional((raw: string) => {
       if (raw.length < 16) throw new Error('expected at least 16 characters');
       return raw;
@@ -95,6 +113,26 @@ export const gatewayConfigSpec = {
     doc: 'bytes queued to a slow reader before its socket is closed (1013)',
     default: String(4 * 1024 * 1024),
     parse: parsers.int(1024, 1024 * 1024 * 1024),
+  },
+  MAX_QUEUED_FRAMES: {
+    doc: 'frames of one connection waiting behind the one being answered; one more closes it (4429)',
+    default: '64',
+    parse: parsers.int(1, 1_000_000),
+  },
+  MAX_QUEUED_BYTES: {
+    doc: 'bytes of the frames of one connection waiting behind the one being answered; more closes it (4429)',
+    default: String(1024 * 1024),
+    parse: parsers.int(1024, 1024 * 1024 * 1024),
+  },
+  MAX_SOCKETS_PER_USER: {
+    doc: 'open sockets one user may hold on this gateway instance; one more upgrade is refused with 429',
+    default: '20',
+    parse: parsers.int(1, 1_000_000),
+  },
+  UPGRADES_PER_IP_PER_SEC: {
+    doc: 'WebSocket upgrades one client address may start per second (over it: 429); 0: no limit. Behind a proxy every client has its address: raise it or use 0',
+    default: '30',
+    parse: parsers.int(0, 1_000_000),
   },
   HEARTBEAT_MS: {
     doc: 'ping interval; a peer that misses one pong is dropped',

@@ -91,6 +91,8 @@ export async function startGateway(
     LOG_LEVEL: 'silent',
     REQUEST_TIMEOUT_MS: '3000',
     METRICS_PORT: String(await freePort()),
+    // every test connects from 127.0.0.1, many times a second; the limit has its own test
+    UPGRADES_PER_IP_PER_SEC: '0',
     ...PRESENCE_ENV,
     ...env,
   });

@@ -1,11 +1,21 @@
 /** Every environment variable the mailer reads, declared once (parsed in main.ts). */
-import { authVars, type ConfigOf, localeVars, logVars, natsVars, parsers, urlVars } from '@parley/config';
+import {
+  authVars,
+  type ConfigOf,
+  localeVars,
+  logVars,
+  natsVars,
+  parsers,
+  runtimeVars,
+  urlVars,
+} from '@parley/config';
 
 export const mailerConfigSpec = {
   ...natsVars,
   ...logVars,
   ...localeVars,
   ...urlVars,
+  NODE_ENV: runtimeVars.NODE_ENV,
   /** keys the one-click unsubscribe links (verified by the gateway) */
   JWT_SECRET: authVars.JWT_SECRET,
   SMTP_URL: {

@@ -1,7 +1,8 @@
 /**
  * `admin.users.upsert` (PUT /api/admin/users/{id}): text fields are replaced
  * (absent = empty), the others change only when given. A role change to or
- * from `support` recounts the counters that depend on it.
+ * from `support` recounts the counters that depend on it. `is_active: false`
+ * is announced after the commit, and every gateway closes the user's sockets.
  */
 import type { Handler } from '@parley/bus';
 import { ParleyError } from '@parley/protocol';
@@ -47,6 +48,8 @@ export const adminUsersUpsert =
         await recountAfterRoleChange(sql, req.id, req.role!);
       }
     });
+    // announced every time it is set (idempotent): a retried call still closes what is open
+    if (req.is_active === false) ctx.userDeactivated?.(req.id);
     const row = await findUser(ctx.sql, req.id);
     if (!row) throw new ParleyError('internal');
     return { data: userRecordDto(row, ctx.presence) };

@@ -1,22 +1,39 @@
 /** Where a JWT travels (PROTOCOL.md §1, §5). Never log what these return. */
 import type { IncomingMessage } from 'node:http';
 
-/** WebSocket upgrade: `?token=`, `Authorization: Bearer`, or the `bearer, <JWT>` sub-protocol pair. */
-export function tokenFromUpgrade(
-  req: IncomingMessage,
-  url: URL,
-): { token: string | null; viaProtocol: boolean } {
-  const q = url.searchParams.get('token');
-  if (q) return { token: q, viaProtocol: false };
-  const header = bearerFrom(req.headers.authorization, ['bearer']);
-  if (header) return { token: header, viaProtocol: false };
+/** What an upgrade request carries: no credential, one token, or credentials that disagree. */
+export type UpgradeCredentials =
+  | { kind: 'none' }
+  | { kind: 'token'; token: string }
+  /** two or more credentials that are not the same token: refused (PROTOCOL.md §1) */
+  | { kind: 'conflict' };
+
+/**
+ * WebSocket upgrade: `?token=`, `Authorization: Bearer`, or the `bearer, <JWT>` sub-protocol pair.
+ * Every place is read, each as often as it occurs (a repeated query parameter, a repeated header,
+ * `bearer` twice in the protocol list): the same token more than once is one credential, two
+ * different ones are a conflict. `url.searchParams` must come from the request's own target.
+ */
+export function credentialsFromUpgrade(req: IncomingMessage, url: URL): UpgradeCredentials {
+  const found = new Set<string>();
+  for (const q of url.searchParams.getAll('token')) if (q) found.add(q);
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'authorization') continue;
+    const header = bearerFrom(raw[i + 1], ['bearer']);
+    if (header) found.add(header);
+  }
   const protocols = (req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
-  const i = protocols.findIndex((p) => p.toLowerCase() === 'bearer');
-  if (i >= 0 && protocols[i + 1]) return { token: protocols[i + 1]!, viaProtocol: true };
-  return { token: null, viaProtocol: false };
+  protocols.forEach((p, i) => {
+    if (p.toLowerCase() === 'bearer' && protocols[i + 1]) found.add(protocols[i + 1]!);
+  });
+  if (found.size === 0) return { kind: 'none' };
+  if (found.size > 1) return { kind: 'conflict' };
+  const [token] = found;
+  return { kind: 'token', token: token! };
 }
 
 /** HTTP API: `Authorization: JWT <token>` (the seed's style) or `Bearer <token>`. */

@@ -24,13 +24,19 @@ if (!Number.isSafeInteger(userId) || userId <= 0 || !Number.isSafeInteger(ttl) |
   );
   process.exit(64);
 }
-const { config, warnings } = loadConfig({ JWT_SECRET: gatewayConfigSpec.JWT_SECRET });
+const { config, warnings } = loadConfig({
+  JWT_SECRET: gatewayConfigSpec.JWT_SECRET,
+  JWT_ISSUER: gatewayConfigSpec.JWT_ISSUER,
+  JWT_AUDIENCE: gatewayConfigSpec.JWT_AUDIENCE,
+});
 for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
 const now = Math.floor(Date.now() / 1000);
 const claims: Record<string, unknown> = { user_id: userId, username: `user${userId}`, orig_iat: now };
 if (values.email) claims.email = values.email;
 if (values['first-name']) claims.first_name = values['first-name'];
 if (values['last-name']) claims.last_name = values['last-name'];
+if (config.JWT_ISSUER) claims.iss = config.JWT_ISSUER;
+if (config.JWT_AUDIENCE) claims.aud = config.JWT_AUDIENCE;
 const token = await new SignJWT(claims)
   .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
   .setIssuedAt(now)

@@ -3,7 +3,8 @@
  * order, by a single loop; each is parsed and validated with libs/protocol, forwarded to `dialogs`
  * as a NATS request carrying the caller's identity, and answered with the §2 envelope.
  * Limits: a token-bucket rate limit (`rate_limited` answers, then 1008 on continued flooding),
- * a send-buffer cap (1013), the token's `exp` (4401). Frame size (1009) and heartbeat are enforced
+ * a send-buffer cap (1013), the token's `exp` (4401), a cap on the frames waiting behind the one in
+ * flight (count and bytes: 4429). Frame size (1009) and heartbeat are enforced
  * by the server around it.
  */
 import type { RpcClient } from '@parley/bus';
@@ -38,6 +39,9 @@ export interface ConnectionLimits {
   ratePerSec: number;
   burst: number;
   maxBufferedBytes: number;
+  /** frames / bytes waiting behind the frame in flight before the socket is closed (4429) */
+  maxQueuedFrames: number;
+  maxQueuedBytes: number;
 }
 
 export interface ConnectionDeps {
@@ -91,6 +95,8 @@ class SocketActor implements Connection {
   private child: Logger | undefined;
   /** frames waiting for the loop (made on the first frame) */
   private queue: string[] | undefined;
+  /** UTF-8 bytes of the frames in `queue` */
+  private queuedBytes = 0;
   private strikes = 0;
   private seq = 0;
   private alive = true;
@@ -111,6 +117,7 @@ class SocketActor implements Connection {
       ws.once('close', () => {
         deps.expiry.remove(deps.exp, this);
         if (this.queue) this.queue.length = 0;
+        this.queuedBytes = 0;
         resolve();
       });
     });
@@ -211,6 +218,7 @@ class SocketActor implements Connection {
 
   private async run(): Promise<void> {
     for (let text = this.queue?.shift(); text !== undefined; text = this.queue?.shift()) {
+      this.queuedBytes -= Buffer.byteLength(text);
       if (this.draining) {
         const { event, request_id } = peek(text);
         this.sendFrame(toErrorFrame(event, new ParleyError('unavailable'), this.deps.locale, request_id));
@@ -220,12 +228,31 @@ class SocketActor implements Connection {
     }
   }
 
+  /**
+   * Memory bound: a client that keeps sending while its answers are slow (dialogs slow or gone)
+   * would otherwise queue frames without end. Counted before the rate limit, so refused frames
+   * (answered at once, never queued) count too only while something is waiting.
+   */
+  private overQueueLimit(text: string): boolean {
+    const { limits } = this.deps;
+    const waiting = this.queue?.length ?? 0;
+    if (waiting === 0) return false;
+    const bytes = Buffer.byteLength(text);
+    if (waiting < limits.maxQueuedFrames && this.queuedBytes + bytes <= limits.maxQueuedBytes) return false;
+    this.log().warn({ waiting, bytes: this.queuedBytes }, 'too many frames waiting: closing');
+    this.close(CLOSE_CODES.QUEUE_FULL, 'too many frames waiting');
+    this.queue!.length = 0;
+    this.queuedBytes = 0;
+    return true;
+  }
+
   private onMessage(data: RawData): void {
-    if (this.draining) return;
+    if (this.draining || this.deps.ws.readyState !== WebSocket.OPEN) return;
     const { limits, metrics, locale } = this.deps;
     const text = Array.isArray(data)
       ? Buffer.concat(data).toString('utf8')
       : Buffer.from(data as Buffer).toString('utf8');
+    if (this.overQueueLimit(text)) return;
     if (!this.bucket.take()) {
       this.strikes++;
       if (this.strikes > limits.burst) {
@@ -245,6 +272,7 @@ class SocketActor implements Connection {
   private enqueue(text: string): void {
     this.queue ??= [];
     this.queue.push(text);
+    this.queuedBytes += Buffer.byteLength(text);
     this.loop ??= this.run()
       .catch((err: unknown) => this.log().error({ err }, 'connection loop failed'))
       .finally(() => {

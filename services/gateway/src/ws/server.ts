@@ -1,22 +1,23 @@
 /**
  * The WebSocket side of the HTTP server: authentication at the upgrade (nothing is opened for a
  * refused request: the HTTP status is written and the socket destroyed), the origin check, the
- * frame-size limit (ws maxPayload → 1009), the ping/pong heartbeat and graceful shutdown.
+ * admission limits (upgrades per address, sockets per user: 429), the frame-size limit (ws maxPayload → 1009), the ping/pong heartbeat and graceful shutdown.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RpcClient } from '@parley/bus';
 import type { Logger } from '@parley/logger';
-import { type Locale, toParleyError } from '@parley/protocol';
+import { CLOSE_CODES, type Locale, toParleyError } from '@parley/protocol';
 import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticate.js';
-import { tokenFromUpgrade } from '../auth/token.js';
+import { credentialsFromUpgrade } from '../auth/token.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { type Connection, type ConnectionLimits, createConnection } from './connection.js';
 import { createExpiryScheduler } from './expiry.js';
 import type { Hub } from './hub.js';
 import type { SyncHandler } from './sync.js';
+import { createAddressLimiter, createSocketQuota } from './upgrade-limits.js';
 
 export interface WsServerDeps {
   authenticate: Authenticator;
@@ -26,6 +27,10 @@ export interface WsServerDeps {
   logger: Logger;
   locale: Locale;
   limits: ConnectionLimits;
+  /** open sockets per user on this instance; one more upgrade is refused with 429 */
+  maxSocketsPerUser: number;
+  /** upgrades per client address per second (429 over it); 0: no limit */
+  upgradesPerIpPerSec: number;
   maxFrameBytes: number;
   heartbeatMs: number;
   /** null: any origin */
@@ -35,18 +40,28 @@ export interface WsServerDeps {
 
 export interface WsServer {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * The user was deactivated: close their sockets here with 4403, and refuse (401) the upgrades of
+   * that user whose authentication began before this call (their profile read may predate it).
+   */
+  deactivate(userId: number): void;
   /** refuse new upgrades, let each connection finish its frame in flight, close them with 1001 */
   stop(): Promise<void>;
   connectionCount(): number;
 }
 
 const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
+
+/** how long a deactivation is remembered against upgrades that were being authenticated meanwhile */
+const DEACTIVATION_MEMORY_MS = 60_000;
 
 /** one listener for every socket's errors nobody needs (a per-socket closure costs memory) */
 const ignore = () => undefined;
@@ -62,6 +77,10 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   });
   const connections = new Set<Connection>();
   const expiry = createExpiryScheduler();
+  const perAddress = createAddressLimiter(deps.upgradesPerIpPerSec);
+  const quota = createSocketQuota(deps.maxSocketsPerUser);
+  /** user id → when the last deactivation of that user arrived (ms); kept for DEACTIVATION_MEMORY_MS */
+  const deactivatedAt = new Map<number, number>();
   let stopping = false;
 
   const heartbeat = setInterval(() => {
@@ -82,18 +101,29 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   };
 
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const url = upgradeTarget(req.url);
+    if (!url) return refuse(socket, 400);
     if (url.pathname !== '/ws/' && url.pathname !== '/ws') return refuse(socket, 404);
     if (stopping) return refuse(socket, 503);
+    if (!perAddress.allow(req.socket.remoteAddress ?? '')) {
+      logger.info('upgrade refused: too many upgrades from one address');
+      return refuse(socket, 429);
+    }
     const origin = req.headers.origin;
     if (origin && deps.allowedOrigins && !deps.allowedOrigins.includes(origin)) {
       logger.info({ origin }, 'upgrade refused: origin not allowed');
       return refuse(socket, 403);
     }
+    const credentials = credentialsFromUpgrade(req, url);
+    if (credentials.kind === 'conflict') {
+      logger.info('upgrade refused: two different credentials');
+      return refuse(socket, 401);
+    }
     const connId = `c${randomBytes(8).toString('hex')}`;
+    const authStarted = Date.now();
     let principal: Awaited<ReturnType<Authenticator>>;
     try {
-      principal = await deps.authenticate(tokenFromUpgrade(req, url).token, connId);
+      principal = await deps.authenticate(credentials.kind === 'token' ? credentials.token : null, connId);
     } catch (err) {
       const perr = toParleyError(err);
       if (perr.code !== 'unauthorized') logger.warn({ code: perr.code }, 'upgrade failed: dialogs');
@@ -101,9 +131,30 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       return refuse(socket, perr.code === 'unauthorized' ? 401 : perr.status);
     }
     if (stopping || socket.destroyed) return refuse(socket, 503);
-    const release = await deps.hub.retain(principal.user_id);
+    const unreserve = quota.reserve(principal.user_id);
+    if (!unreserve) {
+      logger.info({ user_id: principal.user_id }, 'upgrade refused: too many sockets of one user');
+      return refuse(socket, 429);
+    }
+    socket.once('close', unreserve);
+    let release: () => void;
+    try {
+      release = await deps.hub.retain(principal.user_id);
+    } catch (err) {
+      unreserve();
+      throw err;
+    }
     socket.once('close', release);
-    if (socket.destroyed) return release();
+    if (socket.destroyed) {
+      unreserve();
+      return release();
+    }
+    if ((deactivatedAt.get(principal.user_id) ?? -1) >= authStarted) {
+      unreserve();
+      release();
+      logger.info({ user_id: principal.user_id }, 'upgrade refused: user deactivated meanwhile');
+      return refuse(socket, 401);
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = createConnection({
         ws,
@@ -137,6 +188,18 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   };
 
   return {
+    deactivate(userId) {
+      const now = Date.now();
+      for (const [id, at] of deactivatedAt) if (now - at > DEACTIVATION_MEMORY_MS) deactivatedAt.delete(id);
+      deactivatedAt.set(userId, now);
+      let closed = 0;
+      for (const c of connections) {
+        if (c.userId !== userId) continue;
+        c.close(CLOSE_CODES.ACCOUNT_DEACTIVATED, 'account deactivated');
+        closed++;
+      }
+      if (closed) logger.info({ user_id: userId, sockets: closed }, 'user deactivated: sockets closed');
+    },
     handleUpgrade(req, socket, head) {
       socket.on('error', ignore);
       upgrade(req, socket, head).catch((err: unknown) => {
@@ -158,4 +221,18 @@ export function createWsServer(deps: WsServerDeps): WsServer {
     },
     connectionCount: () => connections.size,
   };
+}
+
+/**
+ * The request target as a URL, or null when it is not a plain origin-form path (`/ws/?…`): an
+ * absolute-form or authority target, `//…` (which a URL parser reads as a host), or anything the
+ * parser refuses is answered 400 rather than guessed at.
+ */
+function upgradeTarget(target: string | undefined): URL | null {
+  if (!target?.startsWith('/') || target.startsWith('//')) return null;
+  try {
+    return new URL(target, 'http://gateway.invalid');
+  } catch {
+    return null;
+  }
 }
