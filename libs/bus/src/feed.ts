@@ -9,6 +9,7 @@
  */
 import { counterKey, type FeedEntry, feedEntrySchema, type Subjects } from '@parley/protocol';
 import {
+  type ConsumerMessages,
   DeliverPolicy,
   DiscardPolicy,
   type JsMsg,
@@ -179,6 +180,28 @@ function notFound(err: unknown): boolean {
 /** how long a replay waits for the next stored message before it gives up (expired meanwhile) */
 const READ_IDLE_MS = 5_000;
 
+/**
+ * The messages of a pull consumer until the caller stops or none came for READ_IDLE_MS (a filtered
+ * read may have nothing left to deliver and `pending` never reaches it); always closed after.
+ */
+async function* untilIdle(messages: ConsumerMessages): AsyncGenerator<JsMsg> {
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => void messages.close().catch(() => undefined), READ_IDLE_MS);
+  };
+  arm();
+  try {
+    for await (const m of messages as AsyncIterable<JsMsg>) {
+      arm();
+      yield m;
+    }
+  } finally {
+    clearTimeout(idle);
+    await messages.close().catch(() => undefined);
+  }
+}
+
 export function createFeedReader(nc: NatsConnection, s: Subjects): FeedReader {
   const jsm = nc.jetstreamManager();
   return {
@@ -201,23 +224,10 @@ export function createFeedReader(nc: NatsConnection, s: Subjects): FeedReader {
         filterSubjects: s.feed(userId),
         opt_start_seq: after + 1,
       });
-      const messages = await consumer.consume({ max_messages: 256 });
-      let idle: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => void messages.close().catch(() => undefined), READ_IDLE_MS);
-      };
-      arm();
-      try {
-        for await (const m of messages as AsyncIterable<JsMsg>) {
-          arm();
-          if (m.seq > upto) break;
-          yield { seq: m.seq, entry: parseEntry(m.data) };
-          if (m.seq >= upto || m.info.pending === 0) break;
-        }
-      } finally {
-        clearTimeout(idle);
-        await messages.close().catch(() => undefined);
+      for await (const m of untilIdle(await consumer.consume({ max_messages: 256 }))) {
+        if (m.seq > upto) break;
+        yield { seq: m.seq, entry: parseEntry(m.data) };
+        if (m.seq >= upto || m.info.pending === 0) break;
       }
     },
   };
@@ -243,28 +253,15 @@ export async function scanFeedCounters(
     opt_start_time: new Date(sinceMs).toISOString(),
     headers_only: true,
   });
-  const messages = await consumer.consume({ max_messages: 1024 });
   let read = 0;
-  let idle: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => void messages.close().catch(() => undefined), READ_IDLE_MS);
-  };
-  arm();
-  try {
-    for await (const m of messages as AsyncIterable<JsMsg>) {
-      arm();
-      read++;
-      const key = m.headers?.get(FEED_HEADERS.COUNTER);
-      const version = Number(m.headers?.get(FEED_HEADERS.VERSION));
-      if (key && Number.isSafeInteger(version)) {
-        onCounter(Number(m.subject.slice(m.subject.lastIndexOf('.') + 1)), key, version);
-      }
-      if (m.seq >= info.state.last_seq || m.info.pending === 0) break;
+  for await (const m of untilIdle(await consumer.consume({ max_messages: 1024 }))) {
+    read++;
+    const key = m.headers?.get(FEED_HEADERS.COUNTER);
+    const version = Number(m.headers?.get(FEED_HEADERS.VERSION));
+    if (key && Number.isSafeInteger(version)) {
+      onCounter(Number(m.subject.slice(m.subject.lastIndexOf('.') + 1)), key, version);
     }
-  } finally {
-    clearTimeout(idle);
-    await messages.close().catch(() => undefined);
+    if (m.seq >= info.state.last_seq || m.info.pending === 0) break;
   }
   return read;
 }

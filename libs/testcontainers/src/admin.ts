@@ -1,6 +1,7 @@
 /** The admin API calls a test needs (PROTOCOL.md §5), the same in both modes. */
 import type { DialogDto, UserRecordDto } from '@parley/protocol';
-import type { CreateUserFields } from './types.js';
+import { signToken, type TokenClaims } from './token.js';
+import type { CreateUserFields, ParleyMail, StartedParley } from './types.js';
 
 export function createAdmin(httpUrl: string, adminToken: string) {
   const call = async <T>(method: string, path: string, body: unknown): Promise<T> => {
@@ -45,4 +46,38 @@ export async function until(check: () => Promise<boolean>, timeoutMs: number, wh
     if (Date.now() > deadline) throw new Error(`Parley did not become ready: ${what}${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** What both modes know once the gateway answers; the handle a test gets is built from it alike. */
+export interface ParleyEndpoints {
+  mode: StartedParley['mode'];
+  wsUrl: string;
+  httpUrl: string;
+  prefix: string;
+  adminToken: string;
+  jwtSecret: string;
+  messages: () => Promise<ParleyMail[]>;
+  stop: () => Promise<void>;
+}
+
+/** The handle of a started Parley: tokens, users and dialogs through the admin API, the mail. */
+export function startedParley(e: ParleyEndpoints): StartedParley {
+  const admin = createAdmin(e.httpUrl, e.adminToken);
+  const mintToken = (userId: number, claims: TokenClaims = {}) => signToken(e.jwtSecret, userId, claims);
+  return {
+    mode: e.mode,
+    wsUrl: e.wsUrl,
+    httpUrl: e.httpUrl,
+    prefix: e.prefix,
+    adminToken: e.adminToken,
+    jwtSecret: e.jwtSecret,
+    mintToken,
+    async createUser(fields = {}) {
+      const user = await admin.upsertUser(fields);
+      return { ...user, token: mintToken(user.id, { email: user.email }) };
+    },
+    createDialog: (users, o = {}) => admin.createDialog(users, o.with_role ?? null),
+    mail: { messages: e.messages },
+    stop: e.stop,
+  };
 }

@@ -4,9 +4,8 @@
  * never loads it. `mail.messages()` reads Mailpit's API.
  */
 import { randomBytes } from 'node:crypto';
-import { createAdmin } from './admin.js';
+import { startedParley } from './admin.js';
 import { waitReady } from './ready.js';
-import { signToken } from './token.js';
 import type { ParleyMail, StartedParley, StartParleyOptions } from './types.js';
 
 export const IMAGES = {
@@ -93,24 +92,16 @@ export async function startContainers(opts: StartParleyOptions): Promise<Started
     await waitReady({ httpUrl, natsUrl, prefix, timeoutMs: opts.startTimeoutMs ?? 300_000 });
     const mailApi = `http://${mailpit.getHost()}:${mailpit.getMappedPort(8025)}/api/v1`;
 
-    const admin = createAdmin(httpUrl, adminToken);
-    const mintToken = (userId: number, claims = {}) => signToken(jwtSecret, userId, claims);
-    return {
+    return startedParley({
       mode: 'container',
       wsUrl: `${httpUrl.replace(/^http/, 'ws')}/ws/`,
       httpUrl,
       prefix,
       adminToken,
       jwtSecret,
-      mintToken,
-      async createUser(fields = {}) {
-        const user = await admin.upsertUser(fields);
-        return { ...user, token: mintToken(user.id, { email: user.email }) };
-      },
-      createDialog: (users, o = {}) => admin.createDialog(users, o.with_role ?? null),
-      mail: { messages: () => mailpitMessages(mailApi) },
+      messages: () => mailpitMessages(mailApi),
       stop,
-    };
+    });
   } catch (err) {
     await stop();
     throw err;

@@ -10,9 +10,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { freePort, type SinkMessage, startSmtpSink } from '@parley/testing';
 import { createConnection } from 'mysql2/promise';
-import { createAdmin } from './admin.js';
+import { startedParley } from './admin.js';
 import { dropPrefix, waitReady } from './ready.js';
-import { signToken } from './token.js';
 import type { ParleyMail, StartedParley, StartParleyOptions } from './types.js';
 
 const SERVICES = ['dialogs', 'gateway', 'notifier', 'mailer'] as const;
@@ -101,24 +100,16 @@ export async function startProcesses(
       alive,
     });
 
-    const admin = createAdmin(httpUrl, adminToken);
-    const mintToken = (userId: number, claims = {}) => signToken(jwtSecret, userId, claims);
-    return {
+    return startedParley({
       mode: 'process',
       wsUrl: `ws://127.0.0.1:${port}/ws/`,
       httpUrl,
       prefix,
       adminToken,
       jwtSecret,
-      mintToken,
-      async createUser(fields = {}) {
-        const user = await admin.upsertUser(fields);
-        return { ...user, token: mintToken(user.id, { email: user.email }) };
-      },
-      createDialog: (users, o = {}) => admin.createDialog(users, o.with_role ?? null),
-      mail: { messages: async () => sink.messages.map(fromSink) },
+      messages: async () => sink.messages.map(fromSink),
       stop,
-    };
+    });
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
