@@ -115,13 +115,22 @@ export function createPresenceView(nc: NatsConnection, s: Subjects, opts: Presen
     }
   };
 
-  /** Drop keys the server no longer has (expired); only those known before the listing began. */
+  /**
+   * Drop keys the server no longer has (expired); only those known before the listing began. The
+   * live keys come from one stream-info request with a subject filter, not `kv.keys()`: on
+   * nats-server 2.9 a keys listing of a bucket whose messages expire can block for ever (its
+   * ordered consumer never sees pending reach 0), which froze expiry and the view's stop().
+   */
   const relist = async () => {
     if (!kv || stopped) return;
     const before = lastRevision;
-    const live = new Set<string>();
-    const it = await kv.keys('p.>');
-    for await (const k of it) live.add(k);
+    const subjectPrefix = `$KV.${s.presenceBucket}.`;
+    const info = await (await nc.jetstreamManager()).streams.info(`KV_${s.presenceBucket}`, {
+      subjects_filter: `${subjectPrefix}p.>`,
+    });
+    const live = new Set(
+      Object.keys(info.state.subjects ?? {}).map((subj) => subj.slice(subjectPrefix.length)),
+    );
     for (const [userId, u] of [...users]) {
       for (const [gatewayId, rev] of [...u.keys]) {
         if (rev <= before && !live.has(presenceKey(userId, gatewayId))) u.keys.delete(gatewayId);
