@@ -22,6 +22,7 @@ import {
   type Subscription,
 } from 'nats';
 import { decode, encode } from './codec.js';
+import { isJsNotFound } from './not-found.js';
 
 /** Headers the server sets on republished messages. */
 export const REPUBLISH_HEADERS = {
@@ -172,10 +173,6 @@ export interface FeedReader {
 }
 
 /** JetStream's "no message found" (10037) or "stream not found" (10059): nothing stored yet */
-function notFound(err: unknown): boolean {
-  const e = err as { code?: string; api_error?: { err_code?: number } } | null;
-  return e?.code === '404' || e?.api_error?.err_code === 10037 || e?.api_error?.err_code === 10059;
-}
 
 /** how long a replay waits for the next stored message before it gives up (expired meanwhile) */
 const READ_IDLE_MS = 5_000;
@@ -210,7 +207,7 @@ export function createFeedReader(nc: NatsConnection, s: Subjects): FeedReader {
         const m = await (await jsm).streams.getMessage(s.feedStream, { last_by_subj: s.feed(userId) });
         return m.seq;
       } catch (err) {
-        if (notFound(err)) return 0;
+        if (isJsNotFound(err)) return 0;
         throw err;
       }
     },

@@ -13,3 +13,4 @@ export * from './push.js';
 export * from './request.js';
 export * from './serve.js';
 export * from './stream.js';
+export * from './unacked.js';

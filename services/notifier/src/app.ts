@@ -16,6 +16,7 @@ import {
   ensureFeedStream,
   type Lease,
   type NatsConnection,
+  readUnackedEvents,
   type Service,
   scanFeedCounters,
 } from '@parley/bus';
@@ -108,6 +109,13 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       publish,
       onCoalesced: () => metrics.coalesced.inc(),
     });
+    // events the previous active instance died holding go first, in stream order: JetStream would
+    // redeliver them only after the ack wait, behind newer ones (their redeliveries are deduplicated)
+    const held = await readUnackedEvents(nc, s, 'notifier', ['message.created', 'message.seen']);
+    if (held.length > 0) {
+      await Promise.all(held.map((e) => handle(e, { deliveryCount: 2 })));
+      log.info({ events: held.length }, 'handled the events a previous instance held');
+    }
     consumer = await consumeEvents({
       nc,
       subjects: s,
