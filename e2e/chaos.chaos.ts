@@ -129,7 +129,11 @@ test('a steady stream while every service and nats-server are killed in turn: no
   nats = await startNatsServer();
   db = await createTestDatabase();
   const prefix = randomPrefix();
-  const common = { NATS_URL: nats.url, SUBJECT_PREFIX: prefix };
+  const common = {
+    NATS_URL: nats.url,
+    SUBJECT_PREFIX: prefix,
+    FILES_BUCKET_MAX_BYTES: String(64 * 1024 * 1024),
+  };
   const ports = [await freePort(), await freePort()];
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   const gateways = ports.map((port, i) =>

@@ -108,6 +108,8 @@ export async function startSystem(
     const serviceEnv = {
       NATS_URL: nats.url,
       SUBJECT_PREFIX: prefix,
+      // max_bytes is reserved on the server: the 10 GiB default would let only a few suites run at once
+      FILES_BUCKET_MAX_BYTES: String(64 * 1024 * 1024),
       LOG_LEVEL: 'silent',
       ...opts.serviceEnv,
     };

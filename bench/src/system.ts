@@ -48,7 +48,13 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
   const outbox = mkdtempSync(join(tmpdir(), 'parley-bench-outbox-'));
   const port = await freePort();
-  const common = { NATS_URL: opts.natsUrl, SUBJECT_PREFIX: prefix, LOG_LEVEL: 'warn' };
+  const common = {
+    NATS_URL: opts.natsUrl,
+    SUBJECT_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    // max_bytes is reserved on the server whether used or not
+    FILES_BUCKET_MAX_BYTES: String(64 * 1024 * 1024),
+  };
   const children: Child[] = [];
 
   const teardown = async (nc: NatsConnection | null) => {

@@ -71,6 +71,8 @@ export async function startProcesses(
       LOG_LEVEL: 'warn',
       NATS_URL: opts.natsUrl,
       SUBJECT_PREFIX: prefix,
+      // max_bytes is reserved on the server: a test instance keeps its files bucket small
+      FILES_BUCKET_MAX_BYTES: String(64 * 1024 * 1024),
       MYSQL_URL: `${server}/${database}`,
       JWT_SECRET: jwtSecret,
       ADMIN_TOKEN: adminToken,

@@ -46,6 +46,8 @@ export async function spawnGateway(
       PORT: '0',
       NATS_URL: await natsUrl(),
       SUBJECT_PREFIX: prefix,
+      // max_bytes is reserved on the server: the 10 GiB default would let only a few suites run at once
+      FILES_BUCKET_MAX_BYTES: String(64 * 1024 * 1024),
       JWT_SECRET,
       ADMIN_TOKEN,
       LOG_LEVEL: 'info',
