@@ -79,6 +79,8 @@ export interface DialogDto {
   unread_messages_count: number;
   with_role: DialogRole | null;
   date_created: string;
+  /** PROTOCOL.md §9: since when the dialog awaits the viewer's reply (staff viewers only), else null */
+  awaiting_reply_since: string | null;
 }
 
 export interface PageMeta {

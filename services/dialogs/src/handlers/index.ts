@@ -5,6 +5,7 @@ import type { DialogsContext } from '../context.js';
 import { adminDialogsCreate } from './admin-dialogs-create.js';
 import { adminDialogsList } from './admin-dialogs-list.js';
 import { adminUsersUpsert } from './admin-users-upsert.js';
+import { awaitingCount } from './awaiting-count.js';
 import { dialogsCount } from './dialogs-count.js';
 import { dialogsLoad } from './dialogs-load.js';
 import { filesCreate } from './files-create.js';
@@ -31,6 +32,7 @@ export function buildHandlers(ctx: DialogsContext): DialogsHandlers & HandlerTab
     'dialogs.messages.seen': messagesSeen(ctx),
     'notifications.dialogs.count': dialogsCount(ctx),
     'notifications.dialogs.messages.count': messagesCount(ctx),
+    'notifications.dialogs.awaiting.count': awaitingCount(ctx),
     'users.status.online': statusOnline(),
     'dialogs.messages.search.id': searchId(ctx),
     'users.upsert_from_claims': usersUpsertFromClaims(ctx),

@@ -5,7 +5,7 @@ import { placeholders, type Sql } from '../sql.js';
 
 export const USER_COLUMNS =
   'id, email, first_name, last_name, github_url, avatar, thumbnail_avatar, role, reviewer_id, ' +
-  'email_notifications, email_confirmed, is_active, unread_dialogs, counters_version, date_joined, date_updated';
+  'email_notifications, email_confirmed, is_active, unread_dialogs, counters_version, awaiting_count, date_joined, date_updated';
 
 export async function findUser(sql: Sql, id: number): Promise<UserRow | undefined> {
   return sql.one<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`, [id]);
