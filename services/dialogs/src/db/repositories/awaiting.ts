@@ -83,6 +83,13 @@ export const MEMBER_OLDEST_SQL = `SELECT awaiting_since FROM dialog_members
 export const TEAM_OLDEST_SQL = `SELECT awaiting_since FROM dialogs
   WHERE with_role = 'support' AND awaiting_since IS NOT NULL ORDER BY awaiting_since, id LIMIT 1`;
 
+/** SQL of the stored counts of `n` users' queues (exported for the EXPLAIN test). */
+export function queueCountsSql(n: number): string {
+  return `SELECT id, role, awaiting_count,
+            (SELECT awaiting_count FROM team_counters WHERE role = 'support') AS team_count
+       FROM users WHERE id IN (${placeholders(n)})`;
+}
+
 /**
  * Each user's queue state: the stored counts and, per user, one index range read of length 1 (plus
  * one for the team when a support user is among them).
@@ -95,9 +102,7 @@ export async function readQueues(
   const out = new Map<number, QueueState>();
   if (!ids.length) return out;
   const users = await sql.rows<{ id: number; role: string; awaiting_count: number; team_count: number }>(
-    `SELECT id, role, awaiting_count,
-            (SELECT awaiting_count FROM team_counters WHERE role = 'support') AS team_count
-       FROM users WHERE id IN (${placeholders(ids.length)})`,
+    queueCountsSql(ids.length),
     ids,
   );
   let teamOldest: string | null | undefined;
