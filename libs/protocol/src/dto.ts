@@ -124,3 +124,23 @@ export function placeholderMessage(): PlaceholderMessageDto {
     date_read: null,
   };
 }
+
+/** Response times of one reviewer or of the support team over a window (PROTOCOL.md §9). */
+export interface ResponseTimesFigures {
+  /** answered runs whose reply falls in the window */
+  count: number;
+  /** nearest-rank percentiles and maximum of the seconds from `awaiting_reply_since` to the reply; null without samples */
+  p50_s: number | null;
+  p90_s: number | null;
+  max_s: number | null;
+  /** dialogs awaiting a reply at the time of the request */
+  awaiting_now: number;
+}
+
+/** GET /api/admin/stats/response-times */
+export interface ResponseTimesStats {
+  from: string;
+  to: string;
+  reviewers: (ResponseTimesFigures & { user_id: number })[];
+  support_team: ResponseTimesFigures;
+}

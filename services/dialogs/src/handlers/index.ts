@@ -4,6 +4,7 @@ import type { RpcCommand } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
 import { adminDialogsCreate } from './admin-dialogs-create.js';
 import { adminDialogsList } from './admin-dialogs-list.js';
+import { adminStatsResponseTimes } from './admin-stats-response-times.js';
 import { adminUsersUpsert } from './admin-users-upsert.js';
 import { awaitingCount } from './awaiting-count.js';
 import { dialogsCount } from './dialogs-count.js';
@@ -45,5 +46,6 @@ export function buildHandlers(ctx: DialogsContext): DialogsHandlers & HandlerTab
     'admin.users.upsert': adminUsersUpsert(ctx),
     'admin.dialogs.create': adminDialogsCreate(ctx),
     'admin.dialogs.list': adminDialogsList(ctx),
+    'admin.stats.response_times': adminStatsResponseTimes(ctx),
   };
 }
