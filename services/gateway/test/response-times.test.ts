@@ -109,7 +109,10 @@ describe('response times', () => {
     );
     const q = '?from=2025-03-01T00:00:00Z&to=2025-03-02T00:00:00%2B00:00&reviewer_id=12';
     const res = await http(`${gw.url}${URL_PATH}${q}`, { auth: admin });
-    expect({ status: res.status, body: res.status === 200 ? null : res.body }).toEqual({ status: 200, body: null });
+    expect({ status: res.status, body: res.status === 200 ? null : res.body }).toEqual({
+      status: 200,
+      body: null,
+    });
     expect(res.body).toEqual({
       from: '2025-03-01T00:00:00.000000+00:00',
       to: '2025-03-02T00:00:00.000000+00:00',
