@@ -144,3 +144,17 @@ export interface ResponseTimesStats {
   reviewers: (ResponseTimesFigures & { user_id: number })[];
   support_team: ResponseTimesFigures;
 }
+
+/** One staff user due for the daily reminder e-mail (PROTOCOL.md §9), as the mailer needs it. */
+export interface ReminderDue {
+  user_id: number;
+  email: string;
+  first_name: string;
+  last_name: string;
+  email_notifications: boolean;
+  is_active: boolean;
+  /** dialogs awaiting the user's reply since before the cut-off, oldest first (at most the limit) */
+  dialogs: { dialog_id: number; awaiting_since: string; with: string }[];
+  /** how many dialogs await since before the cut-off in all */
+  total: number;
+}

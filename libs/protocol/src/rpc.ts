@@ -9,6 +9,7 @@ import type {
   FileDto,
   MessageDto,
   PageMeta,
+  ReminderDue,
   ResponseTimesStats,
   UserDto,
   UserRecordDto,
@@ -135,6 +136,14 @@ const internalRequests = {
       .optional()
       .transform((v) => v ?? null),
   }),
+  /**
+   * the mailer's daily reminder (PROTOCOL.md §9): staff users with a dialog awaiting their reply
+   * since before `before` (epoch ms), each with those dialogs, oldest first (at most `limit`)
+   */
+  'reminders.due': z.object({
+    before: z.number().int().min(0).max(8_640_000_000_000),
+    limit: z.number().int().min(1).max(100).default(50),
+  }),
   /** GET /api/admin/stats/response-times (PROTOCOL.md §9): the window `[from, to)`, default the last 30 days */
   'admin.stats.response_times': z.object({
     from: isoInstant,
@@ -177,6 +186,7 @@ export interface RpcResponses extends ClientAnswers {
   'admin.dialogs.create': DialogDto;
   'admin.dialogs.list': DialogDto[];
   'admin.stats.response_times': ResponseTimesStats;
+  'reminders.due': ReminderDue[];
 }
 
 export type RpcResponse<C extends RpcCommand> = C extends keyof RpcResponses ? RpcResponses[C] : never;

@@ -17,6 +17,7 @@ import { messagesCreate } from './messages-create.js';
 import { messagesLoad } from './messages-load.js';
 import { messagesSeen } from './messages-seen.js';
 import { newMessage } from './new-message.js';
+import { remindersDue } from './reminders-due.js';
 import { searchId } from './search-id.js';
 import { statusOnline } from './status-online.js';
 import { usersContacts } from './users-contacts.js';
@@ -47,5 +48,6 @@ export function buildHandlers(ctx: DialogsContext): DialogsHandlers & HandlerTab
     'admin.dialogs.create': adminDialogsCreate(ctx),
     'admin.dialogs.list': adminDialogsList(ctx),
     'admin.stats.response_times': adminStatsResponseTimes(ctx),
+    'reminders.due': remindersDue(ctx),
   };
 }
