@@ -113,3 +113,47 @@ test('a role change recounts the queue: a student made reviewer takes the open r
   const back = await h.rpc.request('notifications.dialogs.awaiting.count', { caller: caller(u), params: {} });
   expect(back.data).toEqual({ count: 0, oldest_since: null });
 });
+
+test('concurrent writers in many dialogs: the stored count and queue equal the runs the messages leave', async () => {
+  const reviewer = 60;
+  await createUser(h.rpc, reviewer, { role: 'reviewer' });
+  const students = Array.from({ length: 12 }, (_, i) => 600 + i);
+  for (const s of students) await createUser(h.rpc, s);
+  const dialogs = [];
+  for (const s of students) dialogs.push(await createDialog(h.rpc, [s, reviewer]));
+  // every dialog at once: a student's messages interleaved with the reviewer's replies
+  await Promise.all(
+    dialogs.map(async (d, i) => {
+      const student = students[i]!;
+      await Promise.all([
+        say(student, d.id),
+        say(student, d.id),
+        i % 2 ? say(reviewer, d.id) : Promise.resolve(''),
+      ]);
+      if (i % 3 === 0) await say(reviewer, d.id);
+    }),
+  );
+  // the truth from the messages as stored: awaiting while the newest message is a student's, since the
+  // first student message after the reviewer's last one
+  const expected: [number, string][] = [];
+  for (const d of dialogs) {
+    const { data } = await h.rpc.request('dialogs.messages.load', {
+      caller: caller(reviewer),
+      params: { dialog_id: d.id, limit: 100 },
+    });
+    let since: string | null = null;
+    for (const msg of data) {
+      if (msg.user.id === reviewer) since = null;
+      else since ??= msg.date_created;
+    }
+    if (since !== null) expected.push([d.id, since]);
+  }
+  expected.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[0] - b[0]));
+  const queue = await load(reviewer, { filter: 'awaiting_reply', limit: 100 });
+  expect(queue.data.map((d) => [d.id, d.awaiting_reply_since])).toEqual(expected);
+  const count = await h.rpc.request('notifications.dialogs.awaiting.count', {
+    caller: caller(reviewer),
+    params: {},
+  });
+  expect(count.data).toEqual({ count: expected.length, oldest_since: expected[0]?.[1] ?? null });
+});

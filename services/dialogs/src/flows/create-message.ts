@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { type Caller, type MessageCreatedEvent, type MessageDto, ParleyError } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
 import type { MessageRow } from '../db/entities/message.js';
-import { readQueues } from '../db/repositories/awaiting.js';
+import { moveTeamAwaiting, readQueues } from '../db/repositories/awaiting.js';
 import { recordMessage } from '../db/repositories/dialogs.js';
 import { lockFileForAttach } from '../db/repositories/files.js';
 import { findByClientId, findMessage, insertMessage } from '../db/repositories/messages.js';
@@ -124,10 +124,13 @@ async function createInTx(
   const changed = members.map((m) => m.user_id).filter((u) => u !== authorId);
   if (teamDelta) changed.push(...(await findSupportIds(sql)));
   // the reviewer's queue (§9): users whose count or oldest date moved get a counters version too
-  const awaitingMoved = await moveAwaiting(sql, dialog, members, author, authorId, now);
-  changed.push(...awaitingMoved.filter((u) => !changed.includes(u)));
-  await bumpCounters(sql, changed, up, 1, { exceptSupport: !rowCountsForUser(dialog.with_role, 'support') });
+  const queue = await moveAwaiting(sql, dialog, members, author, authorId, now);
+  await bumpCounters(sql, [...changed, ...queue.moved], up, 1, {
+    exceptSupport: !rowCountsForUser(dialog.with_role, 'support'),
+    awaiting: queue.members,
+  });
   if (teamDelta && dialog.team_unread === 0) await bumpTeamUnreadDialogs(sql, 1);
+  if (queue.team) await moveTeamAwaiting(sql, queue.team);
 
   const afterDialog = {
     ...dialog,
@@ -136,7 +139,7 @@ async function createInTx(
     last_message_id: id,
     message_count: dialog.message_count + 1,
   };
-  const queues = await readQueues(sql, awaitingMoved);
+  const queues = await readQueues(sql, queue.moved);
   // the counters after the change, and the author's profile for the DTO, in one read
   const audience = await readAudience(
     sql,

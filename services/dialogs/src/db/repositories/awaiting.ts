@@ -24,7 +24,7 @@ export async function setDialogAwaiting(sql: Sql, dialogId: number, since: strin
   await sql.exec('UPDATE dialogs SET awaiting_since = ? WHERE id = ?', [since, dialogId]);
 }
 
-/** The run of a plain dialog, copied to its staff members' rows, and their counts moved. */
+/** The run of a plain dialog, copied to its staff members' rows (their counts move in users.bumpCounters). */
 export async function setMembersAwaiting(
   sql: Sql,
   dialogId: number,
@@ -36,10 +36,6 @@ export async function setMembersAwaiting(
   await sql.exec(`UPDATE dialog_members SET awaiting_since = ? WHERE dialog_id = ? AND user_id IN (${ids})`, [
     since,
     dialogId,
-    ...staffIds,
-  ]);
-  await sql.exec(`UPDATE users SET awaiting_count = awaiting_count + ? WHERE id IN (${ids})`, [
-    since === null ? -1 : 1,
     ...staffIds,
   ]);
 }
