@@ -244,3 +244,38 @@ test('a token that expires on a live socket (4401): "session expired" and the to
   await page.locator('#token-form').waitFor({ state: 'visible', timeout: WAIT_MS });
   await page.close();
 });
+
+test('a reviewer\'s "waiting" view: oldest first, updated live from the awaiting push (PROTOCOL.md §9)', async () => {
+  const { rpc } = backend.dialogs;
+  await createUser(rpc, 50, { role: 'reviewer', first_name: 'Rita', last_name: 'Reviewer' });
+  await createUser(rpc, 51, { first_name: 'Olga', last_name: 'First' });
+  await createUser(rpc, 52, { first_name: 'Pavel', last_name: 'Second' });
+  const older = await createDialog(rpc, [51, 50]);
+  const newer = await createDialog(rpc, [52, 50]);
+  const [s51, s52] = [await socket(51), await socket(52)];
+  await send(s51, older.id, 'first question');
+  const { page, problems } = await openPage(50);
+  const rows = page.locator('#waiting-list .dialog');
+  await page.locator('#waiting-count', { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+  await rows.first().locator('.name', { hasText: 'Olga First' }).waitFor({ timeout: WAIT_MS });
+
+  // a second student writes: the push adds the dialog below the older one
+  await send(s52, newer.id, 'second question');
+  await page.locator('#waiting-count', { hasText: /^2$/ }).waitFor({ timeout: WAIT_MS });
+  await page.locator(`#waiting-list .dialog[data-id="${newer.id}"]`).waitFor({ timeout: WAIT_MS });
+  await expect(rows.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-id'))))).resolves.toEqual(
+    [older.id, newer.id],
+  );
+
+  // the reviewer answers the older one from the page: it leaves the view
+  await rows.first().click();
+  await page.fill('#send-body', 'here is an answer');
+  await page.click('#send-form button[type="submit"]');
+  await page.locator('#waiting-count', { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+  await page
+    .locator(`#waiting-list .dialog[data-id="${older.id}"]`)
+    .waitFor({ state: 'detached', timeout: WAIT_MS });
+  await expect(rows.count()).resolves.toBe(1);
+  expect(problems).toEqual([]);
+  await page.close();
+});

@@ -13,6 +13,7 @@ import { closePairs, openPairs, type Pair } from './pairs.js';
 import { plan } from './plan.js';
 import { stopAllChildren } from './processes.js';
 import { LEGEND, renderTable } from './report.js';
+import { awaitingQueue } from './scenarios/awaiting-queue.js';
 import { createThroughput } from './scenarios/create-throughput.js';
 import { deliveryLatency } from './scenarios/delivery.js';
 import { feedReplay } from './scenarios/feed-replay.js';
@@ -126,6 +127,7 @@ try {
   await step('unread count', () => unreadCount(ctx, plan.unread));
   await step('rpc round trip', () => rpcRoundTrip(ctx, { ...plan.rpc, userId: plan.unread.firstUserId }));
   await step('history depth', () => historyDepth(ctx, plan.history));
+  await step("reviewer's queue", () => awaitingQueue(ctx, plan.awaiting));
 } catch (err) {
   failures.push(err instanceof Error ? err.message : String(err));
 }

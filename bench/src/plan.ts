@@ -30,6 +30,8 @@ export const plan = {
   rpc: { iterations: 2_000, echoScript: child('nats-echo') },
   /** one dialog this deep, seeded straight into the table; pages of `limit` at its newest and oldest ends */
   history: { firstUserId: 8_000, messages: 45_000, limit: 20, iterations: 200 },
+  /** the reviewer's queue (PROTOCOL.md §9): 10 and 10,000 dialogs awaiting, seeded straight into the tables */
+  awaiting: { firstUserId: 9_000, small: 10, large: 10_000, iterations: 300 },
   /** resume after 1,000 missed messages (PROTOCOL.md §8) */
   feed: { missed: 1_000, concurrency: 16, ms: 60_000 },
   /** the gateway's per-socket rate limit (default 20/s) would cap a closed-loop socket, and its upgrades-per-address limit the thousands of sockets opened from 127.0.0.1: lifted for the bench */

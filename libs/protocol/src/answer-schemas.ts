@@ -42,12 +42,14 @@ export const dialogDtoSchema = z.object({
   unread_messages_count: int,
   with_role: z.literal('support').nullable(),
   date_created: z.string(),
+  awaiting_reply_since: z.string().nullable(),
 }) satisfies z.ZodType<DialogDto>;
 
 export const pageMetaSchema = z.object({ limit: int, offset: int, total: int }) satisfies z.ZodType<PageMeta>;
 
 const counts = z.object({ count: int, dialog_id: int });
 const status = z.object({ user_id: int, status_online: z.boolean() });
+export const awaitingCountSchema = z.object({ count: int, oldest_since: z.string().nullable() });
 
 /** `data` of the direct answer to each client event */
 export const clientAnswerSchemas = {
@@ -59,6 +61,7 @@ export const clientAnswerSchemas = {
   'notifications.dialogs.messages.count': counts,
   'users.status.online': status,
   'dialogs.messages.search.id': z.object({ offset: int, limit: int, to_skip_count: int }),
+  'notifications.dialogs.awaiting.count': awaitingCountSchema,
 } satisfies { [E in ClientEvent]: z.ZodType<ClientAnswers[E]> };
 
 /** `data` of each push */
@@ -68,4 +71,5 @@ export const pushPayloadSchemas = {
   'notifications.dialogs.count': int,
   'notifications.dialogs.messages.count': counts,
   'users.status.online': status,
+  'notifications.dialogs.awaiting.count': awaitingCountSchema,
 } satisfies { [E in keyof PushPayloads]: z.ZodType<PushPayloads[E]> };

@@ -20,6 +20,11 @@ export interface MemberState {
    * absent in events written before it existed
    */
   counters_version?: number;
+  /**
+   * staff users (PROTOCOL.md §9) whose awaiting-reply queue this change moved: the queue's count and
+   * oldest date after it (push `notifications.dialogs.awaiting.count` only when present)
+   */
+  awaiting?: { count: number; oldest_since: string | null };
 }
 
 /** What the mailer needs to know about a recipient. */

@@ -79,6 +79,8 @@ export interface DialogDto {
   unread_messages_count: number;
   with_role: DialogRole | null;
   date_created: string;
+  /** PROTOCOL.md §9: since when the dialog awaits the viewer's reply (staff viewers only), else null */
+  awaiting_reply_since: string | null;
 }
 
 export interface PageMeta {
@@ -121,4 +123,38 @@ export function placeholderMessage(): PlaceholderMessageDto {
     date_created: null,
     date_read: null,
   };
+}
+
+/** Response times of one reviewer or of the support team over a window (PROTOCOL.md §9). */
+export interface ResponseTimesFigures {
+  /** answered runs whose reply falls in the window */
+  count: number;
+  /** nearest-rank percentiles and maximum of the seconds from `awaiting_reply_since` to the reply; null without samples */
+  p50_s: number | null;
+  p90_s: number | null;
+  max_s: number | null;
+  /** dialogs awaiting a reply at the time of the request */
+  awaiting_now: number;
+}
+
+/** GET /api/admin/stats/response-times */
+export interface ResponseTimesStats {
+  from: string;
+  to: string;
+  reviewers: (ResponseTimesFigures & { user_id: number })[];
+  support_team: ResponseTimesFigures;
+}
+
+/** One staff user due for the daily reminder e-mail (PROTOCOL.md §9), as the mailer needs it. */
+export interface ReminderDue {
+  user_id: number;
+  email: string;
+  first_name: string;
+  last_name: string;
+  email_notifications: boolean;
+  is_active: boolean;
+  /** dialogs awaiting the user's reply since before the cut-off, oldest first (at most the limit) */
+  dialogs: { dialog_id: number; awaiting_since: string; with: string }[];
+  /** how many dialogs await since before the cut-off in all */
+  total: number;
 }

@@ -10,6 +10,7 @@ export const CLIENT_EVENTS = [
   'notifications.dialogs.messages.count',
   'users.status.online',
   'dialogs.messages.search.id',
+  'notifications.dialogs.awaiting.count',
 ] as const;
 
 export type ClientEvent = (typeof CLIENT_EVENTS)[number];
@@ -28,6 +29,16 @@ export interface ClientAnswers {
   'notifications.dialogs.messages.count': { count: number; dialog_id: number };
   'users.status.online': { user_id: number; status_online: boolean };
   'dialogs.messages.search.id': { offset: number; limit: number; to_skip_count: number };
+  'notifications.dialogs.awaiting.count': AwaitingCount;
+}
+
+/**
+ * PROTOCOL.md §9: how many dialogs await the user's reply (for support users: the team's too) and the
+ * oldest `awaiting_reply_since` among them (null when none).
+ */
+export interface AwaitingCount {
+  count: number;
+  oldest_since: string | null;
 }
 
 /** Events that carry `meta` in their answer. */
@@ -40,6 +51,7 @@ export interface PushPayloads {
   'notifications.dialogs.count': number;
   'notifications.dialogs.messages.count': { count: number; dialog_id: number };
   'users.status.online': { user_id: number; status_online: boolean };
+  'notifications.dialogs.awaiting.count': AwaitingCount;
 }
 
 export type PushEvent = keyof PushPayloads;
@@ -50,6 +62,7 @@ export const PUSH_EVENTS: readonly PushEvent[] = [
   'notifications.dialogs.count',
   'notifications.dialogs.messages.count',
   'users.status.online',
+  'notifications.dialogs.awaiting.count',
 ];
 
 export type PushItem = { [K in PushEvent]: { event: K; data: PushPayloads[K] } }[PushEvent];
@@ -72,6 +85,7 @@ export const FEED_EVENTS: readonly FeedEvent[] = [
   'dialogs.messages.seen',
   'notifications.dialogs.count',
   'notifications.dialogs.messages.count',
+  'notifications.dialogs.awaiting.count',
 ];
 
 /**
@@ -90,6 +104,7 @@ export interface FeedEntry {
 export function counterKey(item: FeedItem): string | null {
   if (item.event === 'notifications.dialogs.count') return 'count';
   if (item.event === 'notifications.dialogs.messages.count') return `count:${item.data.dialog_id}`;
+  if (item.event === 'notifications.dialogs.awaiting.count') return 'awaiting';
   return null;
 }
 

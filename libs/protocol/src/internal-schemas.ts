@@ -60,6 +60,7 @@ export const memberStateSchema = z.object({
   dialog_unread: int,
   counters_changed: z.boolean(),
   counters_version: int.optional(),
+  awaiting: z.object({ count: int, oldest_since: z.string().nullable() }).optional(),
 }) satisfies z.ZodType<MemberState>;
 
 export const recipientSchema = z.object({
@@ -105,12 +106,14 @@ export const domainEventSchema = z.discriminatedUnion('type', [
 
 const countsSchema = z.object({ count: int, dialog_id: int });
 const statusSchema = z.object({ user_id: int, status_online: z.boolean() });
+const awaitingSchema = z.object({ count: int, oldest_since: z.string().nullable() });
 
 export const pushItemSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('dialogs.messages.create'), data: messageDtoSchema }),
   z.object({ event: z.literal('dialogs.messages.seen'), data: messageDtoSchema }),
   z.object({ event: z.literal('notifications.dialogs.count'), data: int }),
   z.object({ event: z.literal('notifications.dialogs.messages.count'), data: countsSchema }),
+  z.object({ event: z.literal('notifications.dialogs.awaiting.count'), data: awaitingSchema }),
   z.object({ event: z.literal('users.status.online'), data: statusSchema }),
 ]);
 
@@ -126,6 +129,7 @@ export const feedItemSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('dialogs.messages.seen'), data: messageDtoSchema }),
   z.object({ event: z.literal('notifications.dialogs.count'), data: int }),
   z.object({ event: z.literal('notifications.dialogs.messages.count'), data: countsSchema }),
+  z.object({ event: z.literal('notifications.dialogs.awaiting.count'), data: awaitingSchema }),
 ]);
 
 export const feedEntrySchema = z.object({

@@ -23,4 +23,5 @@ export const SEQUENCED_PUSH_EVENTS = [
   'dialogs.messages.seen',
   'notifications.dialogs.count',
   'notifications.dialogs.messages.count',
+  'notifications.dialogs.awaiting.count',
 ] as const;

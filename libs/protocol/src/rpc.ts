@@ -4,7 +4,16 @@
  * Client events are forwarded under their own names with the caller's identity.
  */
 import { z } from 'zod';
-import type { DialogDto, FileDto, MessageDto, PageMeta, UserDto, UserRecordDto } from './dto.js';
+import type {
+  DialogDto,
+  FileDto,
+  MessageDto,
+  PageMeta,
+  ReminderDue,
+  ResponseTimesStats,
+  UserDto,
+  UserRecordDto,
+} from './dto.js';
 import { CLIENT_EVENTS, type ClientAnswers, type ClientEvent } from './events.js';
 import { clientParams, HARD_MAX_BODY_CHARS, id } from './schemas.js';
 
@@ -25,6 +34,24 @@ const nullableText = (max: number) =>
     .union([z.null(), z.string().max(max)])
     .optional()
     .transform((v) => v ?? null);
+
+/**
+ * An ISO 8601 instant with a zone (`Z` or an offset), as epoch milliseconds; absent: null. Epoch
+ * milliseconds are accepted too: the output is parsed again on the dialogs side.
+ */
+const isoInstant = z
+  .union([
+    z.null(),
+    z.number().int().min(0).max(8_640_000_000_000),
+    z
+      .string()
+      .max(64)
+      .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/)
+      .transform((v) => Date.parse(v))
+      .pipe(z.number().int().min(0).max(8_640_000_000_000)),
+  ])
+  .optional()
+  .transform((v) => v ?? null);
 
 export const userRoleSchema = z.enum(['student', 'reviewer', 'support', 'admin']);
 
@@ -109,6 +136,23 @@ const internalRequests = {
       .optional()
       .transform((v) => v ?? null),
   }),
+  /**
+   * the mailer's daily reminder (PROTOCOL.md §9): staff users with a dialog awaiting their reply
+   * since before `before` (epoch ms), each with those dialogs, oldest first (at most `limit`)
+   */
+  'reminders.due': z.object({
+    before: z.number().int().min(0).max(8_640_000_000_000),
+    limit: z.number().int().min(1).max(100).default(50),
+  }),
+  /** GET /api/admin/stats/response-times (PROTOCOL.md §9): the window `[from, to)`, default the last 30 days */
+  'admin.stats.response_times': z.object({
+    from: isoInstant,
+    to: isoInstant,
+    reviewer_id: id
+      .nullable()
+      .optional()
+      .transform((v) => v ?? null),
+  }),
 } as const;
 
 export const rpcRequests = {
@@ -141,6 +185,8 @@ export interface RpcResponses extends ClientAnswers {
   'admin.users.upsert': UserRecordDto;
   'admin.dialogs.create': DialogDto;
   'admin.dialogs.list': DialogDto[];
+  'admin.stats.response_times': ResponseTimesStats;
+  'reminders.due': ReminderDue[];
 }
 
 export type RpcResponse<C extends RpcCommand> = C extends keyof RpcResponses ? RpcResponses[C] : never;

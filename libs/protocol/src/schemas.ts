@@ -43,7 +43,15 @@ const optionalId = z
 export const requestId = z.union([z.string().max(64), z.number().int().safe()]);
 
 export const clientParams = {
-  'dialogs.load': z.object({ limit, offset }),
+  'dialogs.load': z.object({
+    limit,
+    offset,
+    // PROTOCOL.md §9: only the dialogs awaiting the caller's reply, oldest first
+    filter: z
+      .union([z.null(), z.literal('awaiting_reply')])
+      .optional()
+      .transform((v) => v ?? null),
+  }),
   'dialogs.messages.load': z.object({ dialog_id: id, limit, offset, before_id: optionalId }),
   'dialogs.messages.create': z.object({
     dialog_id: id,
@@ -71,6 +79,7 @@ export const clientParams = {
   'notifications.dialogs.messages.count': z.object({ dialog_id: id }),
   'users.status.online': z.object({}),
   'dialogs.messages.search.id': z.object({ dialog_id: id, message_id: id, limit }),
+  'notifications.dialogs.awaiting.count': z.object({}),
 } as const;
 
 export type ClientParams = { [K in keyof typeof clientParams]: z.output<(typeof clientParams)[K]> };

@@ -312,10 +312,10 @@ var ParleyClient = class {
       return;
     }
     const rid = frame.request_id;
-    const waiting = typeof rid === "string" ? this.pending.get(rid) : void 0;
-    if (waiting && typeof rid === "string") {
-      if (frame.exception) this.settle(rid, waiting, ParleyClientError.fromFrame(frame));
-      else this.settle(rid, waiting, void 0, frame);
+    const waiting2 = typeof rid === "string" ? this.pending.get(rid) : void 0;
+    if (waiting2 && typeof rid === "string") {
+      if (frame.exception) this.settle(rid, waiting2, ParleyClientError.fromFrame(frame));
+      else this.settle(rid, waiting2, void 0, frame);
       return;
     }
     if (socket !== this.ws || rid !== void 0) return;
@@ -504,7 +504,10 @@ var ui = {
   messages: $("messages"),
   sendForm: $("send-form"),
   sendBody: $("send-body"),
-  toast: $("toast")
+  toast: $("toast"),
+  waiting: $("waiting"),
+  waitingCount: $("waiting-count"),
+  waitingList: $("waiting-list")
 };
 var token = null;
 var me = null;
@@ -512,6 +515,7 @@ var api = null;
 var toastTimer = null;
 var dialogs = [];
 var openId = null;
+var waiting = [];
 var STATUS = {
   connecting: "connecting…",
   open: "connected",
@@ -543,11 +547,13 @@ function connect() {
   client.on("dialogs.messages.seen", updateMessage);
   client.on("notifications.dialogs.count", setTotal);
   client.on("notifications.dialogs.messages.count", (c) => setUnread(c.dialog_id, c.count));
+  client.on("notifications.dialogs.awaiting.count", onAwaiting);
   client.connect({ timeoutMs: 0 }).catch(ignore);
 }
 function reload() {
   loadDialogs();
   request("notifications.dialogs.count", {}).then(setTotal, ignore);
+  request("notifications.dialogs.awaiting.count", {}).then(onAwaiting, ignore);
   if (openId !== null) openDialog(openId);
 }
 function request(event, params) {
@@ -590,6 +596,39 @@ function setUnread(dialogId, count) {
 function setTotal(count) {
   ui.total.textContent = String(count);
   ui.total.classList.toggle("zero", !count);
+}
+function onAwaiting(state) {
+  ui.waitingCount.textContent = String(state.count);
+  if (state.count > 0) ui.waiting.hidden = false;
+  if (ui.waiting.hidden) return;
+  request("dialogs.load", { filter: "awaiting_reply", limit: 100 }).then((list) => {
+    waiting = list;
+    renderWaiting();
+  }, ignore);
+}
+setInterval(() => waiting.length && renderWaiting(), 3e4);
+function renderWaiting() {
+  const items = waiting.map((d) => {
+    const button = el("button", "dialog");
+    button.type = "button";
+    button.dataset.id = String(d.id);
+    button.append(
+      el("span", "name", partyName(d)),
+      el("span", "since", `waiting ${waitedFor(d.awaiting_reply_since)}`)
+    );
+    button.addEventListener("click", () => openDialog(d.id));
+    const li = el("li");
+    li.append(button);
+    return li;
+  });
+  ui.waitingList.replaceChildren(...items);
+}
+function waitedFor(iso) {
+  const s = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 1e3));
+  if (s < 60) return "under a minute";
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
 }
 function openDialog(id) {
   openId = id;

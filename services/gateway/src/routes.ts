@@ -14,6 +14,7 @@ export const EVENT_ROUTES: { readonly [E in ClientEvent]: E } = {
   'notifications.dialogs.messages.count': 'notifications.dialogs.messages.count',
   'users.status.online': 'users.status.online',
   'dialogs.messages.search.id': 'dialogs.messages.search.id',
+  'notifications.dialogs.awaiting.count': 'notifications.dialogs.awaiting.count',
 };
 
 export function forward<E extends ClientEvent>(

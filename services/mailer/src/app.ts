@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   consumeEvents,
+  createRpcClient,
   type EventConsumer,
   type EventMeta,
   type EventOutcome,
@@ -27,6 +28,7 @@ import { createDeliveries, type Deliveries } from './deliveries.js';
 import { createMailerMetrics, type MailerMetrics } from './metrics.js';
 import { createQuota } from './quota.js';
 import type { MailValue } from './records.js';
+import { createReminders, type ReminderRecord } from './reminders.js';
 import { createMailTransport, type MailTransport } from './transport.js';
 
 export interface MailerDeps {
@@ -57,6 +59,7 @@ export function createMailerService(deps: MailerDeps): MailerService {
   let deliveries: Deliveries | undefined;
   let consumer: EventConsumer | undefined;
   let endpoint: MetricsEndpoint | null = null;
+  let reminders: ReturnType<typeof createReminders> | undefined;
 
   const onCreated = async (e: MessageCreatedEvent): Promise<EventOutcome | undefined> => {
     const d = deliveries as Deliveries;
@@ -133,8 +136,22 @@ export function createMailerService(deps: MailerDeps): MailerService {
         // events held by MAIL_DELAY_SECONDS or the hourly cap stay pending: leave room for a busy window
         maxAckPending: 10_000,
       });
+      // the daily reminder (§9): its records live in the mail bucket under their own keys
+      reminders = createReminders({
+        config,
+        kv: await openJsonKv<ReminderRecord>(nc, s.mailBucket, { ttlMs: RECORD_TTL_MS }),
+        rpc: createRpcClient(nc, s, { timeoutMs: 10_000 }),
+        instance,
+        logger,
+        send: (mail) => t.send(mail),
+        onResult: (result) => metrics.reminders.inc({ result }),
+        onCheck: () => metrics.reminderChecks.inc(),
+      });
+      reminders.start();
     },
     async stop() {
+      await reminders?.stop();
+      reminders = undefined;
       await consumer?.stop();
       consumer = undefined;
       transport?.close();

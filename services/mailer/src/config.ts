@@ -59,6 +59,16 @@ export const mailerConfigSpec = {
     default: '10',
     parse: parsers.int(1, 3_600),
   },
+  REMIND_AFTER_HOURS: {
+    doc: 'reviewers get one e-mail a day listing the dialogs that have awaited their reply longer than this (PROTOCOL.md §9); 0 = off',
+    default: '24',
+    parse: parsers.int(0, 8_760),
+  },
+  REMIND_CHECK_SECONDS: {
+    doc: 'how often the mailer looks for reviewers due for the daily reminder',
+    default: '300',
+    parse: parsers.int(1, 86_400),
+  },
   METRICS_PORT: {
     doc: 'port of the Prometheus /metrics endpoint; 0 = off',
     default: '0',

@@ -22,6 +22,17 @@ export function createMailerMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    reminders: new Counter({
+      name: 'parley_mailer_reminders_total',
+      help: 'daily reminder e-mails (PROTOCOL.md §9) by outcome: sent, failed (retried at the next check)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    reminderChecks: new Counter({
+      name: 'parley_mailer_reminder_checks_total',
+      help: 'completed looks for reviewers due for the daily reminder',
+      registers: [registry],
+    }),
   };
 }
 

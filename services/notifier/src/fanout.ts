@@ -27,18 +27,29 @@ export function countersOf(dialogId: number, m: MemberState): FeedItem[] {
   ];
 }
 
-/** created: every other socket gets the message then the counters; the requesting socket gets none of it. */
+/** PROTOCOL.md §9: a staff user's queue frame, only when the event says the queue moved. */
+export function awaitingOf(m: MemberState): FeedItem[] {
+  return m.awaiting ? [{ event: 'notifications.dialogs.awaiting.count', data: m.awaiting }] : [];
+}
+
+/**
+ * created: every other socket gets the message then the counters; the requesting socket gets none of
+ * them — except the author's own queue frame (a reviewer's reply moves the reviewer's queue): the
+ * author's counters never move, so when the author has frames they are the queue frame alone, and
+ * every socket of the author gets it.
+ */
 export function createdPushes(e: MessageCreatedEvent): MemberPush[] {
   return uniqueMembers(e.members).map((m) => {
     const origin = m.user_id === e.origin.user_id ? e.origin.conn_id : null;
+    const counters = m.counters_changed ? countersOf(e.dialog_id, m) : [];
     return {
       event_id: e.id,
       user_id: m.user_id,
       frame: { event: 'dialogs.messages.create', data: e.message },
       frameSkip: origin,
-      counters: m.counters_changed ? countersOf(e.dialog_id, m) : [],
+      counters: [...counters, ...awaitingOf(m)],
       version: m.counters_version ?? 0,
-      countersSkip: origin,
+      countersSkip: counters.length ? origin : null,
     };
   });
 }

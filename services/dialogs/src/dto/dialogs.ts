@@ -51,6 +51,12 @@ export async function dialogDtos(
       if (d.with_role === 'support' && viewer.isSupport) unread = d.team_unread;
       else unread = list.find((m) => m.user_id === viewer.id)?.unread_count ?? 0;
     }
+    // §9: the viewer's own queue (a staff member's row of a plain dialog; the team's for support users)
+    let awaiting: string | null = null;
+    if (viewer) {
+      if (d.with_role === 'support') awaiting = viewer.isSupport ? d.awaiting_since : null;
+      else awaiting = list.find((m) => m.user_id === viewer.id)?.awaiting_since ?? null;
+    }
     const last = d.last_message_id !== null ? lastById.get(d.last_message_id) : undefined;
     return {
       id: d.id,
@@ -60,6 +66,7 @@ export async function dialogDtos(
       unread_messages_count: unread,
       with_role: d.with_role,
       date_created: formatDate(d.date_created, ctx.config.TIME_ZONE),
+      awaiting_reply_since: awaiting === null ? null : formatDate(awaiting, ctx.config.TIME_ZONE),
     };
   });
 }

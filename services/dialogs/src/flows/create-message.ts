@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { type Caller, type MessageCreatedEvent, type MessageDto, ParleyError } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
 import type { MessageRow } from '../db/entities/message.js';
+import { moveTeamAwaiting, readQueues } from '../db/repositories/awaiting.js';
 import { recordMessage } from '../db/repositories/dialogs.js';
 import { lockFileForAttach } from '../db/repositories/files.js';
 import { findByClientId, findMessage, insertMessage } from '../db/repositories/messages.js';
@@ -22,6 +23,7 @@ import { formatDate, nowUtc } from '../dto/dates.js';
 import { type KnownRows, messageDto } from '../dto/messages.js';
 import { renderMarkdown } from '../markdown.js';
 import { writeAccess } from './access.js';
+import { moveAwaiting, withAwaiting } from './awaiting.js';
 import { readAudience, recipientOf } from './member-states.js';
 
 export interface CreateMessageInput {
@@ -121,8 +123,14 @@ async function createInTx(
   // every user whose counters move gets a new counters version (the team too when its counter moves)
   const changed = members.map((m) => m.user_id).filter((u) => u !== authorId);
   if (teamDelta) changed.push(...(await findSupportIds(sql)));
-  await bumpCounters(sql, changed, up, 1, { exceptSupport: !rowCountsForUser(dialog.with_role, 'support') });
+  // the reviewer's queue (§9): users whose count or oldest date moved get a counters version too
+  const queue = await moveAwaiting(sql, dialog, members, author, authorId, now);
+  await bumpCounters(sql, [...changed, ...queue.moved], up, 1, {
+    exceptSupport: !rowCountsForUser(dialog.with_role, 'support'),
+    awaiting: queue.members,
+  });
   if (teamDelta && dialog.team_unread === 0) await bumpTeamUnreadDialogs(sql, 1);
+  if (queue.team) await moveTeamAwaiting(sql, queue.team);
 
   const afterDialog = {
     ...dialog,
@@ -131,6 +139,7 @@ async function createInTx(
     last_message_id: id,
     message_count: dialog.message_count + 1,
   };
+  const queues = await readQueues(sql, queue.moved);
   // the counters after the change, and the author's profile for the DTO, in one read
   const audience = await readAudience(
     sql,
@@ -164,7 +173,7 @@ async function createInTx(
     dialog_id: dialog.id,
     with_role: dialog.with_role,
     message: dto,
-    members: audience.states,
+    members: withAwaiting(audience.states, queues, ctx.config.TIME_ZONE),
     recipients: audience.states
       .filter((s) => s.counters_changed && s.user_id !== authorId)
       .map((s) => audience.users.get(s.user_id))

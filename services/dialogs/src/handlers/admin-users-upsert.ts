@@ -7,6 +7,7 @@
 import type { Handler } from '@parley/bus';
 import { ParleyError } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
+import { recountAwaitingAfterRoleChange } from '../db/repositories/awaiting.js';
 import {
   findUser,
   insertUserIfMissing,
@@ -47,6 +48,8 @@ export const adminUsersUpsert =
       if (roleChanged && (req.role === 'support' || before.role === 'support')) {
         await recountAfterRoleChange(sql, req.id, req.role!);
       }
+      // §9: the user's queue follows their new role (plain dialogs' runs as they stand; no push)
+      if (roleChanged) await recountAwaitingAfterRoleChange(sql, req.id, req.role!);
     });
     // announced every time it is set (idempotent): a retried call still closes what is open
     if (req.is_active === false) ctx.userDeactivated?.(req.id);

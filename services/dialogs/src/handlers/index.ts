@@ -4,7 +4,9 @@ import type { RpcCommand } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
 import { adminDialogsCreate } from './admin-dialogs-create.js';
 import { adminDialogsList } from './admin-dialogs-list.js';
+import { adminStatsResponseTimes } from './admin-stats-response-times.js';
 import { adminUsersUpsert } from './admin-users-upsert.js';
+import { awaitingCount } from './awaiting-count.js';
 import { dialogsCount } from './dialogs-count.js';
 import { dialogsLoad } from './dialogs-load.js';
 import { filesCreate } from './files-create.js';
@@ -15,6 +17,7 @@ import { messagesCreate } from './messages-create.js';
 import { messagesLoad } from './messages-load.js';
 import { messagesSeen } from './messages-seen.js';
 import { newMessage } from './new-message.js';
+import { remindersDue } from './reminders-due.js';
 import { searchId } from './search-id.js';
 import { statusOnline } from './status-online.js';
 import { usersContacts } from './users-contacts.js';
@@ -31,6 +34,7 @@ export function buildHandlers(ctx: DialogsContext): DialogsHandlers & HandlerTab
     'dialogs.messages.seen': messagesSeen(ctx),
     'notifications.dialogs.count': dialogsCount(ctx),
     'notifications.dialogs.messages.count': messagesCount(ctx),
+    'notifications.dialogs.awaiting.count': awaitingCount(ctx),
     'users.status.online': statusOnline(),
     'dialogs.messages.search.id': searchId(ctx),
     'users.upsert_from_claims': usersUpsertFromClaims(ctx),
@@ -43,5 +47,7 @@ export function buildHandlers(ctx: DialogsContext): DialogsHandlers & HandlerTab
     'admin.users.upsert': adminUsersUpsert(ctx),
     'admin.dialogs.create': adminDialogsCreate(ctx),
     'admin.dialogs.list': adminDialogsList(ctx),
+    'admin.stats.response_times': adminStatsResponseTimes(ctx),
+    'reminders.due': remindersDue(ctx),
   };
 }

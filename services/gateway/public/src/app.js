@@ -18,6 +18,9 @@ const ui = {
   sendForm: $('send-form'),
   sendBody: $('send-body'),
   toast: $('toast'),
+  waiting: $('waiting'),
+  waitingCount: $('waiting-count'),
+  waitingList: $('waiting-list'),
 };
 
 let token = null;
@@ -28,6 +31,8 @@ let toastTimer = null;
 /** dialogs by id, in the order of the last load (newest activity first) */
 let dialogs = [];
 let openId = null;
+/** staff users (PROTOCOL.md §9): the dialogs awaiting my reply, oldest first */
+let waiting = [];
 
 // ---- connection ---------------------------------------------------------------------------------
 
@@ -65,12 +70,14 @@ function connect() {
   client.on('dialogs.messages.seen', updateMessage);
   client.on('notifications.dialogs.count', setTotal);
   client.on('notifications.dialogs.messages.count', (c) => setUnread(c.dialog_id, c.count));
+  client.on('notifications.dialogs.awaiting.count', onAwaiting);
   client.connect({ timeoutMs: 0 }).catch(ignore); // a page keeps trying until the gateway is back
 }
 
 function reload() {
   loadDialogs();
   request('notifications.dialogs.count', {}).then(setTotal, ignore);
+  request('notifications.dialogs.awaiting.count', {}).then(onAwaiting, ignore);
   if (openId !== null) openDialog(openId);
 }
 
@@ -121,6 +128,49 @@ function setUnread(dialogId, count) {
 function setTotal(count) {
   ui.total.textContent = String(count);
   ui.total.classList.toggle('zero', !count);
+}
+
+// ---- waiting for my reply (reviewers, support, admins) ---------------------------------------------
+
+/** the queue moved (a push or the answer to a request): show its count and reload it, oldest first */
+function onAwaiting(state) {
+  ui.waitingCount.textContent = String(state.count);
+  // shown once the user has had something waiting (students never do)
+  if (state.count > 0) ui.waiting.hidden = false;
+  if (ui.waiting.hidden) return;
+  request('dialogs.load', { filter: 'awaiting_reply', limit: 100 }).then((list) => {
+    waiting = list;
+    renderWaiting();
+  }, ignore);
+}
+
+// the "waiting …" times age while the page is open
+setInterval(() => waiting.length && renderWaiting(), 30_000);
+
+function renderWaiting() {
+  const items = waiting.map((d) => {
+    const button = el('button', 'dialog');
+    button.type = 'button';
+    button.dataset.id = String(d.id);
+    button.append(
+      el('span', 'name', partyName(d)),
+      el('span', 'since', `waiting ${waitedFor(d.awaiting_reply_since)}`),
+    );
+    button.addEventListener('click', () => openDialog(d.id));
+    const li = el('li');
+    li.append(button);
+    return li;
+  });
+  ui.waitingList.replaceChildren(...items);
+}
+
+/** how long since `iso`, in the largest whole unit */
+function waitedFor(iso) {
+  const s = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 1000));
+  if (s < 60) return 'under a minute';
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
 }
 
 // ---- messages -----------------------------------------------------------------------------------

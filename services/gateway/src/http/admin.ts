@@ -14,6 +14,27 @@ export interface AdminDeps {
 
 const adminErrors = errors(400, 401, 403, 413, 429, 503);
 
+const figures = {
+  count: { type: 'integer' },
+  p50_s: { type: ['number', 'null'] },
+  p90_s: { type: ['number', 'null'] },
+  max_s: { type: ['number', 'null'] },
+  awaiting_now: { type: 'integer' },
+};
+const responseTimesSchema = {
+  description: 'Response times: nearest-rank percentiles in seconds over [from, to)',
+  type: 'object',
+  properties: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    reviewers: {
+      type: 'array',
+      items: { type: 'object', properties: { user_id: { type: 'integer' }, ...figures } },
+    },
+    support_team: { type: 'object', properties: figures },
+  },
+};
+
 export function adminRoutes(deps: AdminDeps): HttpRoute[] {
   return [
     {
@@ -73,6 +94,33 @@ export function adminRoutes(deps: AdminDeps): HttpRoute[] {
         const userId = (request.query as Record<string, unknown>).user_id;
         const input = { user_id: typeof userId === 'string' && userId ? userId : null };
         const { data } = await call(deps.rpc, 'admin.dialogs.list', input, request.id);
+        return data;
+      },
+    },
+    {
+      method: 'GET',
+      url: '/api/admin/stats/response-times',
+      name: 'admin.stats.response_times',
+      schema: {
+        summary: "Reviewers' and the support team's response times (PROTOCOL.md §9)",
+        tags: ['admin'],
+        security: ADMIN_SECURITY,
+        querystring: {
+          type: 'object',
+          properties: {
+            from: { type: 'string', description: 'ISO 8601 instant; default: 30 days before `to`' },
+            to: { type: 'string', description: 'ISO 8601 instant, exclusive; default: now' },
+            reviewer_id: { type: 'string', description: 'only this reviewer' },
+          },
+        },
+        response: { 200: responseTimesSchema, ...adminErrors },
+      },
+      async handle(request) {
+        requireAdmin(deps.adminToken, request);
+        const q = request.query as Record<string, unknown>;
+        const given = (v: unknown) => (typeof v === 'string' && v ? v : null);
+        const input = { from: given(q.from), to: given(q.to), reviewer_id: given(q.reviewer_id) };
+        const { data } = await call(deps.rpc, 'admin.stats.response_times', input, request.id);
         return data;
       },
     },

@@ -15,6 +15,8 @@ export interface DialogMemberRow {
   /** highest message id this member marked seen */
   last_read_message_id: number | null;
   date_joined: string;
+  /** plain dialogs, staff members: copy of `dialogs.awaiting_since` (the member's queue, index-ordered) */
+  awaiting_since: string | null;
 }
 
 export const DialogMemberEntity = new EntitySchema<DialogMemberRow>({
@@ -29,8 +31,10 @@ export const DialogMemberEntity = new EntitySchema<DialogMemberRow>({
     unread_count: { type: 'int', default: 0 },
     last_read_message_id: { type: 'bigint', unsigned: true, nullable: true },
     date_joined: { type: 'datetime', precision: 6 },
+    awaiting_since: { type: 'datetime', precision: 6, nullable: true },
   },
   indices: [
     { name: 'ix_members_user_activity', columns: ['user_id', 'team_dialog', 'last_activity', 'dialog_id'] },
+    { name: 'ix_members_user_awaiting', columns: ['user_id', 'awaiting_since', 'dialog_id'] },
   ],
 });

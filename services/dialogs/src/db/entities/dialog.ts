@@ -14,6 +14,8 @@ export interface DialogRow {
   message_count: number;
   /** support dialogs: unread messages not written by a support user (the team's counter) */
   team_unread: number;
+  /** PROTOCOL.md §9: the date of the oldest message of the unanswered run, or null */
+  awaiting_since: string | null;
 }
 
 export const DialogEntity = new EntitySchema<DialogRow>({
@@ -28,6 +30,10 @@ export const DialogEntity = new EntitySchema<DialogRow>({
     last_message_id: { type: 'bigint', unsigned: true, nullable: true },
     message_count: { type: 'int', default: 0 },
     team_unread: { type: 'int', default: 0 },
+    awaiting_since: { type: 'datetime', precision: 6, nullable: true },
   },
-  indices: [{ name: 'ix_dialogs_role_activity', columns: ['with_role', 'last_activity', 'id'] }],
+  indices: [
+    { name: 'ix_dialogs_role_activity', columns: ['with_role', 'last_activity', 'id'] },
+    { name: 'ix_dialogs_role_awaiting', columns: ['with_role', 'awaiting_since', 'id'] },
+  ],
 });

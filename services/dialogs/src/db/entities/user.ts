@@ -19,6 +19,8 @@ export interface UserRow {
   unread_dialogs: number;
   /** bumped with every change of this user's counters (migration 0004) */
   counters_version: number;
+  /** staff users: plain dialogs awaiting their reply (PROTOCOL.md §9; the team's count is apart) */
+  awaiting_count: number;
   date_joined: string;
   date_updated: string;
 }
@@ -41,6 +43,7 @@ export const UserEntity = new EntitySchema<UserRow>({
     is_active: { type: 'tinyint', default: 1 },
     unread_dialogs: { type: 'int', default: 0 },
     counters_version: { type: 'bigint', unsigned: true, default: 0 },
+    awaiting_count: { type: 'int', default: 0 },
     date_joined: { type: 'datetime', precision: 6 },
     date_updated: { type: 'datetime', precision: 6 },
   },

@@ -5,9 +5,9 @@ import type { DialogMemberRow } from '../entities/dialog-member.js';
 import { placeholders, type Sql } from '../sql.js';
 
 const DIALOG_COLUMNS =
-  'id, with_role, pair_key, date_created, last_activity, last_message_id, message_count, team_unread';
+  'id, with_role, pair_key, date_created, last_activity, last_message_id, message_count, team_unread, awaiting_since';
 const MEMBER_COLUMNS =
-  'dialog_id, user_id, position, team_dialog, last_activity, unread_count, last_read_message_id, date_joined';
+  'dialog_id, user_id, position, team_dialog, last_activity, unread_count, last_read_message_id, date_joined, awaiting_since';
 
 export async function findDialog(sql: Sql, id: number): Promise<DialogRow | undefined> {
   return sql.one<DialogRow>(`SELECT ${DIALOG_COLUMNS} FROM dialogs WHERE id = ?`, [id]);
@@ -51,6 +51,7 @@ export async function lockDialogWithMembers(
     last_message_id: first.last_message_id,
     message_count: first.message_count,
     team_unread: first.team_unread,
+    awaiting_since: first.awaiting_since,
   };
   const members: DialogMemberRow[] = [];
   for (const r of rows) {
@@ -64,6 +65,7 @@ export async function lockDialogWithMembers(
       unread_count: r.m_unread_count!,
       last_read_message_id: r.m_last_read_message_id,
       date_joined: r.m_date_joined!,
+      awaiting_since: r.m_awaiting_since,
     });
   }
   return { dialog, members };

@@ -5,7 +5,7 @@ import { placeholders, type Sql } from '../sql.js';
 
 export const USER_COLUMNS =
   'id, email, first_name, last_name, github_url, avatar, thumbnail_avatar, role, reviewer_id, ' +
-  'email_notifications, email_confirmed, is_active, unread_dialogs, counters_version, date_joined, date_updated';
+  'email_notifications, email_confirmed, is_active, unread_dialogs, counters_version, awaiting_count, date_joined, date_updated';
 
 export async function findUser(sql: Sql, id: number): Promise<UserRow | undefined> {
   return sql.one<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`, [id]);
@@ -45,18 +45,23 @@ export async function bumpCounters(
   ids: Iterable<number>,
   moved: number[],
   delta: 1 | -1,
-  opts: { exceptSupport?: boolean } = {},
+  opts: { exceptSupport?: boolean; awaiting?: { ids: number[]; delta: 1 | -1 } } = {},
 ): Promise<void> {
-  const all = [...new Set([...ids, ...moved])].sort((a, b) => a - b);
+  const queue = opts.awaiting?.ids.length ? opts.awaiting : undefined;
+  const all = [...new Set([...ids, ...moved, ...(queue?.ids ?? [])])].sort((a, b) => a - b);
   if (!all.length) return;
   const move = moved.length
     ? `, unread_dialogs = unread_dialogs + IF(id IN (${placeholders(moved.length)})${
         opts.exceptSupport ? " AND role <> 'support'" : ''
       }, ?, 0)`
     : '';
+  // PROTOCOL.md §9: staff members whose plain-dialog queue gained or lost this dialog
+  const wait = queue
+    ? `, awaiting_count = awaiting_count + IF(id IN (${placeholders(queue.ids.length)}), ?, 0)`
+    : '';
   await sql.exec(
-    `UPDATE users SET counters_version = counters_version + 1${move} WHERE id IN (${placeholders(all.length)})`,
-    [...(moved.length ? [...moved, delta] : []), ...all],
+    `UPDATE users SET counters_version = counters_version + 1${move}${wait} WHERE id IN (${placeholders(all.length)})`,
+    [...(moved.length ? [...moved, delta] : []), ...(queue ? [...queue.ids, queue.delta] : []), ...all],
   );
 }
 
