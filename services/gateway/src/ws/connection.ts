@@ -7,6 +7,8 @@
  * flight (count and bytes: 4429). Frame size (1009) and heartbeat are enforced
  * by the server around it.
  */
+
+import type { Duplex } from 'node:stream';
 import type { RpcClient } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import {
@@ -62,6 +64,11 @@ export interface ConnectionDeps {
   sync: SyncHandler;
   /** `?since=` of the connect URL: a `sync` handled before any frame of the client */
   since?: string | undefined;
+  /**
+   * the upgraded TCP socket under `ws`: corked while frames are written in one tick (several pushes
+   * from one NATS read, an answer and its pushes) so they leave in one write, not a syscall each
+   */
+  socket?: Duplex | undefined;
 }
 
 export interface Connection extends HubSocket {
@@ -101,6 +108,8 @@ class SocketActor implements Connection {
   private seq = 0;
   private alive = true;
   private draining = false;
+  /** the socket is corked until the end of this tick */
+  private corked = false;
   private loop: Promise<void> | undefined;
 
   constructor(deps: ConnectionDeps) {
@@ -137,14 +146,32 @@ class SocketActor implements Connection {
   }
 
   sendFrame(frame: ServerFrame): void {
-    const { ws, limits } = this.deps;
+    this.sendText(JSON.stringify(frame));
+  }
+
+  sendText(text: string): void {
+    const { ws, limits, socket } = this.deps;
     if (ws.readyState !== WebSocket.OPEN) return;
     if (ws.bufferedAmount > limits.maxBufferedBytes) {
       this.log().warn({ buffered: ws.bufferedAmount }, 'slow reader: closing');
       this.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too slow');
       return;
     }
-    ws.send(JSON.stringify(frame));
+    if (socket && !this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncork, this, socket);
+    }
+    ws.send(text);
+    // a long burst (a replay batch) goes out in pieces: corked bytes must not count as a slow reader
+    if (this.corked && socket && socket.writableLength >= CORK_FLUSH_BYTES) this.flushWrites(socket);
+  }
+
+  /** end of the tick (or a long burst): what was written since the first frame leaves in one write */
+  flushWrites(socket: Duplex): void {
+    if (!this.corked) return;
+    this.corked = false;
+    socket.uncork();
   }
 
   close(code: CloseCode, reason: string): void {
@@ -279,6 +306,14 @@ class SocketActor implements Connection {
         this.loop = undefined;
       });
   }
+}
+
+/** corked bytes that are written at once without waiting for the end of the tick */
+const CORK_FLUSH_BYTES = 64 * 1024;
+
+/** a shared function (no closure per write) */
+function uncork(actor: SocketActor, socket: Duplex): void {
+  actor.flushWrites(socket);
 }
 
 /** event name and request id of a frame we will not handle, for its error answer */
