@@ -108,8 +108,6 @@ class SocketActor implements Connection {
   private seq = 0;
   private alive = true;
   private draining = false;
-  /** the socket is corked until the end of this tick */
-  private corked = false;
   private loop: Promise<void> | undefined;
 
   constructor(deps: ConnectionDeps) {
@@ -157,21 +155,15 @@ class SocketActor implements Connection {
       this.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too slow');
       return;
     }
-    if (socket && !this.corked) {
-      this.corked = true;
+    // the first frame of this tick corks the socket until the tick ends (no per-socket state: `ws`
+    // itself only corks inside one send, so a corked socket here is corked by us)
+    if (socket && socket.writableCorked === 0) {
       socket.cork();
-      process.nextTick(uncork, this, socket);
+      process.nextTick(uncork, socket);
     }
     ws.send(text);
     // a long burst (a replay batch) goes out in pieces: corked bytes must not count as a slow reader
-    if (this.corked && socket && socket.writableLength >= CORK_FLUSH_BYTES) this.flushWrites(socket);
-  }
-
-  /** end of the tick (or a long burst): what was written since the first frame leaves in one write */
-  flushWrites(socket: Duplex): void {
-    if (!this.corked) return;
-    this.corked = false;
-    socket.uncork();
+    if (socket && socket.writableCorked > 0 && socket.writableLength >= CORK_FLUSH_BYTES) socket.uncork();
   }
 
   close(code: CloseCode, reason: string): void {
@@ -311,9 +303,12 @@ class SocketActor implements Connection {
 /** corked bytes that are written at once without waiting for the end of the tick */
 const CORK_FLUSH_BYTES = 64 * 1024;
 
-/** a shared function (no closure per write) */
-function uncork(actor: SocketActor, socket: Duplex): void {
-  actor.flushWrites(socket);
+/**
+ * End of the tick: what was written since the first frame leaves in one write. A shared function (no
+ * closure per write); after an early uncork it may find the socket uncorked, which is a no-op.
+ */
+function uncork(socket: Duplex): void {
+  socket.uncork();
 }
 
 /** event name and request id of a frame we will not handle, for its error answer */
