@@ -150,6 +150,8 @@ class SocketActor implements Connection {
   sendText(text: string): void {
     const { ws, limits, socket } = this.deps;
     if (ws.readyState !== WebSocket.OPEN) return;
+    // bytes corked by this tick are not the reader's backlog: hand them to the kernel before judging
+    if (socket && socket.writableCorked > 0 && ws.bufferedAmount > limits.maxBufferedBytes) socket.uncork();
     if (ws.bufferedAmount > limits.maxBufferedBytes) {
       this.log().warn({ buffered: ws.bufferedAmount }, 'slow reader: closing');
       this.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too slow');
