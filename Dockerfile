@@ -88,4 +88,4 @@ ENV SERVICE=${SERVICE} \
 EXPOSE 8000 9464
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "scripts/healthcheck.mjs"]
-CMD ["sh", "-c", "exec node --enable-source-maps services/${SERVICE}/dist/main.js"]
+CMD ["sh", "-c", "exec node services/${SERVICE}/dist/main.js"]

@@ -1,6 +1,7 @@
 /** What every scenario gets: the running system, a seeding client, a token minter, NATS and the bench database. */
 import type { Pool } from 'mysql2/promise';
 import type { NatsConnection } from 'nats';
+import type { CpuReading } from './cpu.js';
 import type { Admin } from './seed.js';
 import type { System } from './system.js';
 
@@ -16,7 +17,9 @@ export interface BenchContext {
   wsUrlFor(userId: number): Promise<string>;
   log(line: string): void;
   /** run a phase and say where the CPU went meanwhile (the line is logged too) */
-  cpuDuring<T>(run: () => Promise<T>): Promise<{ value: T; cpu: string }>;
+  cpuDuring<T>(run: () => Promise<T>): Promise<{ value: T; cpu: string; reading: CpuReading }>;
+  /** figures that are not table rows (the rate ladder, CPU per message): carried by the JSON line */
+  extra: Record<string, unknown>;
 }
 
 /** One measured figure, Parley next to what it is compared with. */

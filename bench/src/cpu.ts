@@ -14,9 +14,31 @@ interface Probe {
   ms(): number;
 }
 
-export interface CpuMeter {
+export interface CpuReading {
   /** e.g. "dialogs 93%, gateway 41%, … (of one core); machine busy 97% of 2 cores" */
-  stop(): string;
+  text: string;
+  wallMs: number;
+  /** CPU time (user + system) each process used during the phase, ms */
+  msBy: Record<string, number>;
+}
+
+export interface CpuMeter {
+  stop(): CpuReading;
+}
+
+/** CPU ms per message of each process and their sum, e.g. "dialogs 2.50, … = 7.00 ms/msg" */
+export function perMessage(r: CpuReading, messages: number, skip: readonly string[] = ['bench']) {
+  const by: Record<string, number> = {};
+  let sum = 0;
+  for (const [label, ms] of Object.entries(r.msBy)) {
+    if (skip.includes(label) || Number.isNaN(ms)) continue;
+    by[label] = messages ? ms / messages : Number.NaN;
+    sum += by[label]!;
+  }
+  const text = `${Object.entries(by)
+    .map(([l, v]) => `${l} ${v.toFixed(2)}`)
+    .join(', ')} = ${sum.toFixed(2)} ms CPU per message`;
+  return { by, sum, text };
 }
 
 export function startCpuMeter(children: readonly Child[], natsPort: number): CpuMeter {
@@ -37,10 +59,18 @@ export function startCpuMeter(children: readonly Child[], natsPort: number): Cpu
   return {
     stop() {
       const wall = performance.now() - t0;
-      const parts = probes.map((p, i) => `${p.label} ${(((safe(p) - before[i]!) / wall) * 100).toFixed(0)}%`);
+      const msBy: Record<string, number> = {};
+      probes.forEach((p, i) => {
+        msBy[p.label] = (msBy[p.label] ?? 0) + (safe(p) - before[i]!);
+      });
+      const parts = Object.entries(msBy).map(([l, ms]) => `${l} ${((ms / wall) * 100).toFixed(0)}%`);
       const machine1 = machineTicks();
       const busy = 1 - (machine1.idle - machine0.idle) / Math.max(1, machine1.total - machine0.total);
-      return `cpu (% of one core): ${parts.join(', ')}; machine busy ${(busy * 100).toFixed(0)}% of ${cpus().length} cores`;
+      return {
+        text: `cpu (% of one core): ${parts.join(', ')}; machine busy ${(busy * 100).toFixed(0)}% of ${cpus().length} cores`,
+        wallMs: wall,
+        msBy,
+      };
     },
   };
 }

@@ -18,6 +18,7 @@ import { createThroughput } from './scenarios/create-throughput.js';
 import { deliveryLatency } from './scenarios/delivery.js';
 import { feedReplay } from './scenarios/feed-replay.js';
 import { historyDepth } from './scenarios/history-depth.js';
+import { rateLadder } from './scenarios/rate-ladder.js';
 import { rpcRoundTrip } from './scenarios/rpc.js';
 import { socketMemory } from './scenarios/socket-memory.js';
 import { unreadCount } from './scenarios/unread-count.js';
@@ -41,6 +42,10 @@ const mysqlServer = mysqlUrl.toString().replace(/\/$/, '');
 const natsUrl = loopbackUrl(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'NATS_URL')
   .toString()
   .replace(/\/$/, '');
+
+/** BENCH_ONLY=create,ladder runs only those phases (warm-up always runs); names as in `phases` below */
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+const wanted = (phase: string) => !only || only.has(phase);
 
 let sys: System | undefined;
 let nc: NatsConnection | undefined;
@@ -67,11 +72,18 @@ setTimeout(() => abort(`the run passed its ${plan.deadlineMs / 1000} s deadline`
 
 const started = performance.now();
 const findings: Finding[] = [];
+const extra: Record<string, unknown> = { loadBefore: loadNow() };
 const failures: string[] = [];
 try {
   nc = await connect({ servers: natsUrl, name: 'parley-bench' });
   log('Parley benchmark — starting gateway, dialogs, notifier, mailer as child processes…');
-  sys = await startSystem({ mysqlServer, natsUrl, gatewayEnv: plan.gatewayEnv });
+  sys = await startSystem({
+    mysqlServer,
+    natsUrl,
+    gatewayEnv: plan.gatewayEnv,
+    servicesRoot: process.env.BENCH_SERVICES_ROOT || undefined,
+    cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
+  });
   const system = sys;
   db = createPool({ uri: `${mysqlServer}/${sys.dbName}`, connectionLimit: 16 });
   const facts = await machineFacts(db, nc);
@@ -93,10 +105,11 @@ try {
     async cpuDuring(run) {
       const meter = startCpuMeter(system.children, Number(new URL(natsUrl).port || 4222));
       const value = await run();
-      const cpu = meter.stop();
-      log(`  ${cpu}`);
-      return { value, cpu };
+      const reading = meter.stop();
+      log(`  ${reading.text}`);
+      return { value, cpu: reading.text, reading };
     },
+    extra,
   };
   const step = async (name: string, run: () => Promise<Finding[]>) => {
     log(`\n[${((performance.now() - started) / 1000).toFixed(0)} s] ${name} (load ${loadNow()})`);
@@ -111,28 +124,44 @@ try {
     }
   };
 
-  await step('memory per idle socket', () => socketMemory(ctx, plan.memory));
+  if (wanted('memory')) await step('memory per idle socket', () => socketMemory(ctx, plan.memory));
   await step('warm-up', async () => {
     pairs = await openPairs(ctx, plan.pairs.firstUserId, plan.pairs.count);
     await warmUp(ctx, pairs, plan.warmup.creates);
     return [];
   });
   if (pairs.length) {
-    await step('create throughput', () => createThroughput(ctx, pairs, plan.create));
-    await step('delivery latency', () => deliveryLatency(ctx, pairs, plan.delivery));
+    const closed = pairs.slice(0, plan.create.sockets);
+    if (wanted('create')) await step('create throughput', () => createThroughput(ctx, closed, plan.create));
+    if (wanted('ladder'))
+      await step('open-loop rate ladder', () => rateLadder(ctx, pairs, plan.ladder, loadNow));
+    if (wanted('delivery')) await step('delivery latency', () => deliveryLatency(ctx, closed, plan.delivery));
     const resumed = pairs[0];
-    if (resumed) await step('resume after missed pushes', () => feedReplay(ctx, resumed, plan.feed));
+    if (resumed && wanted('feed'))
+      await step('resume after missed pushes', () => feedReplay(ctx, resumed, plan.feed));
   }
   closePairs(pairs);
-  await step('unread count', () => unreadCount(ctx, plan.unread));
-  await step('rpc round trip', () => rpcRoundTrip(ctx, { ...plan.rpc, userId: plan.unread.firstUserId }));
-  await step('history depth', () => historyDepth(ctx, plan.history));
-  await step("reviewer's queue", () => awaitingQueue(ctx, plan.awaiting));
+  if (wanted('unread')) await step('unread count', () => unreadCount(ctx, plan.unread));
+  if (wanted('rpc'))
+    await step('rpc round trip', () => rpcRoundTrip(ctx, { ...plan.rpc, userId: plan.unread.firstUserId }));
+  if (wanted('history')) await step('history depth', () => historyDepth(ctx, plan.history));
+  if (wanted('queue')) await step("reviewer's queue", () => awaitingQueue(ctx, plan.awaiting));
 } catch (err) {
   failures.push(err instanceof Error ? err.message : String(err));
 }
 log(`\nload average after: ${loadNow()}; run took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 if (findings.length) log(`${renderTable(findings)}\n\n${LEGEND}\n`);
+// every figure on one line, for scripts and for comparing runs
+log(
+  `BENCH_JSON ${JSON.stringify({
+    ...extra,
+    loadAfter: loadNow(),
+    seconds: (performance.now() - started) / 1000,
+    servicesRoot: process.env.BENCH_SERVICES_ROOT || 'this repository',
+    findings,
+    failures,
+  })}`,
+);
 for (const f of failures) log(`FAILED: ${f}`);
 await cleanup();
 process.exit(failures.length ? 1 : 0);

@@ -1,15 +1,29 @@
-/** Sizes and time bounds of one run (whole run: about 2–3 minutes on 2 cores). User id ranges do not overlap. */
+/** Sizes and time bounds of one run (whole run: about 3–4 minutes on 2 cores). User id ranges do not overlap. */
 import { fileURLToPath } from 'node:url';
 
 const child = (name: string) => fileURLToPath(new URL(`./children/${name}.js`, import.meta.url));
 
 export const plan = {
   /** the whole run is aborted (and cleaned up) after this */
-  deadlineMs: 250_000,
-  /** sender/receiver dialogs for create and delivery */
-  pairs: { firstUserId: 1_000, count: 32 },
+  deadlineMs: 290_000,
+  /** sender/receiver dialogs (200 sockets) for the ladder; the first `create.sockets` of them for create and delivery */
+  pairs: { firstUserId: 1_000, count: 100 },
   warmup: { creates: 400 },
-  create: { ms: 15_000, maxOps: 40_000, rawConnections: 10, rawMs: 8_000, rawFirstUserId: 3_000 },
+  create: {
+    sockets: 32,
+    ms: 15_000,
+    maxOps: 40_000,
+    rawConnections: 10,
+    rawMs: 8_000,
+    rawFirstUserId: 3_000,
+  },
+  /** open loop over all pairs, rising rates; stops at the first rate whose create or delivery p99 passes the bound */
+  ladder: {
+    rates: [100, 200, 300, 400, 500, 650, 800, 1_000],
+    stepMs: 5_000,
+    drainMs: 3_000,
+    p99BoundMs: 100,
+  },
   delivery: { perSec: 300, ms: 10_000, drainMs: 5_000, floorScript: child('floor-ws') },
   memory: {
     sockets: 5_000,

@@ -20,6 +20,10 @@ export interface SystemOptions {
   natsUrl: string;
   /** extra gateway env (limits the bench must lift) */
   gatewayEnv?: Record<string, string>;
+  /** the repository whose `services/<name>/dist/main.js` run (default: this one); compares builds */
+  servicesRoot?: string;
+  /** when set, each service writes a V8 CPU profile (`--cpu-prof`) into `<dir>/<service>/` at exit */
+  cpuProfDir?: string;
 }
 
 export interface System {
@@ -38,9 +42,12 @@ export interface System {
 }
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const mainOf = (service: string) => join(repo, 'services', service, 'dist', 'main.js');
 
 export async function startSystem(opts: SystemOptions): Promise<System> {
+  const root = opts.servicesRoot ?? repo;
+  const mainOf = (service: string) => join(root, 'services', service, 'dist', 'main.js');
+  const profArgs = (service: string) =>
+    opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, service)}`] : [];
   const tag = randomBytes(4).toString('hex');
   const prefix = `bench_${tag}`;
   const dbName = `parley_bench_${tag}`;
@@ -74,9 +81,15 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
 
   try {
     children.push(
-      startChild('dialogs', mainOf('dialogs'), { ...common, MYSQL_URL: `${opts.mysqlServer}/${dbName}` }),
-      startChild('notifier', mainOf('notifier'), common),
-      startChild('mailer', mainOf('mailer'), { ...common, MAIL_OUTBOX_DIR: outbox }),
+      startChild(
+        'dialogs',
+        mainOf('dialogs'),
+        { ...common, MYSQL_URL: `${opts.mysqlServer}/${dbName}` },
+        [],
+        profArgs('dialogs'),
+      ),
+      startChild('notifier', mainOf('notifier'), common, [], profArgs('notifier')),
+      startChild('mailer', mainOf('mailer'), { ...common, MAIL_OUTBOX_DIR: outbox }, [], profArgs('mailer')),
     );
     const gatewayEnv = (port: number) => ({
       ...common,
@@ -85,7 +98,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       ADMIN_TOKEN: adminToken,
       ...opts.gatewayEnv,
     });
-    const gateway = startChild('gateway', mainOf('gateway'), gatewayEnv(port));
+    const gateway = startChild('gateway', mainOf('gateway'), gatewayEnv(port), [], profArgs('gateway'));
     children.push(gateway);
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitReady(baseUrl, children, 45_000);

@@ -6,6 +6,7 @@
  * connections as the dialogs service's pool, into the same tables.
  */
 import type { BenchContext, Finding } from '../context.js';
+import { perMessage } from '../cpu.js';
 import { closedLoop } from '../pacing.js';
 import type { Pair } from '../pairs.js';
 import { summarize } from '../stats.js';
@@ -31,7 +32,11 @@ export async function createThroughput(
   const latencies: number[] = [];
   let errors = 0;
   let seq = 0;
-  const { value: run, cpu } = await ctx.cpuDuring(() =>
+  const {
+    value: run,
+    cpu,
+    reading,
+  } = await ctx.cpuDuring(() =>
     closedLoop(pairs.length, plan.ms, plan.maxOps, async (w) => {
       const p = pairs[w]!;
       const { frame, ms } = await p.sender.request('dialogs.messages.create', {
@@ -45,6 +50,18 @@ export async function createThroughput(
   const s = summarize(latencies);
   const perSec = (latencies.length / run.ms) * 1000;
   ctx.log(`  parley create: ${perSec.toFixed(0)}/s over ${(run.ms / 1000).toFixed(1)} s, ${errors} errors`);
+  const perMsg = perMessage(reading, latencies.length);
+  ctx.log(`  ${perMsg.text}`);
+  ctx.extra.create = {
+    perSec,
+    p50: s.p50,
+    p99: s.p99,
+    errors,
+    raw: { perSec: raw.perSec, p50: raw.p50, p99: raw.p99, connections: plan.rawConnections },
+    ratioToRaw: perSec / raw.perSec,
+    cpuMsPerMessage: perMsg.by,
+    cpuMsPerMessageSum: perMsg.sum,
+  };
   const what = `raw MariaDB tx, ${plan.rawConnections} conns`;
   return [
     {
@@ -54,7 +71,7 @@ export async function createThroughput(
       parley: perSec,
       baseline: { value: raw.perSec, what },
       reference: 60,
-      note: `${errors} error answers; ${cpu}`,
+      note: `${errors} error answers; ${cpu}; ${perMsg.text}`,
     },
     {
       metric: 'messages.create answer latency p50',

@@ -9,6 +9,7 @@ export * from './lease.js';
 export * from './lifecycle.js';
 export * from './limiter.js';
 export * from './presence.js';
+export * from './publish-batch.js';
 export * from './push.js';
 export * from './request.js';
 export * from './serve.js';

@@ -9,14 +9,19 @@
  *   leave in outbox order; the others skip the round instead of waiting.
  * - It wakes on `poke()` (after a commit) and polls every `pollMs` to catch up
  *   after a crash or a NATS outage.
+ * - A round costs four SQL round trips (begin, lease + batch in one
+ *   statement, delete, commit) and one NATS flush: the batch goes out as core
+ *   publishes with asynchronous PubAcks (`publishEvents`), not a request per
+ *   event. A round that took less than a full batch is not followed by an
+ *   immediate empty one: commits during it poked the relay, which runs again.
  */
 
 import type { NatsConnection } from '@parley/bus';
-import { publishEvent } from '@parley/bus';
+import { publishEvents } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import type { DomainEvent, Subjects } from '@parley/protocol';
 import type { DataSource } from 'typeorm';
-import { placeholders, sqlOf, startReadCommitted } from '../db/sql.js';
+import { placeholders, type Sql, sqlOf, startReadCommitted } from '../db/sql.js';
 
 export interface OutboxRelayHooks {
   /** test seam: runs after the publish acks and before the delete (throw to simulate a crash there) */
@@ -71,33 +76,52 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       wake = done;
     });
 
+  /**
+   * Take the lease and read the next batch: one statement (the lease row's locking read, then the
+   * batch) while this instance holds the lease round after round; after a round that found it taken,
+   * the lease alone first, so a waiting instance does not read batches it cannot relay.
+   * Undefined: another instance holds the lease.
+   */
+  async function leaseAndBatch(sql: Sql): Promise<{ id: number; payload: string }[] | undefined> {
+    if (leaseBusy) {
+      const lease = await sql.one('SELECT id FROM outbox_lease WHERE id = 1 FOR UPDATE SKIP LOCKED');
+      leaseBusy = !lease;
+      if (!lease) return undefined;
+      return sql.rows('SELECT id, payload FROM outbox ORDER BY id LIMIT ?', [batchSize]);
+    }
+    const found = await sql.rows<{ id: number | string; payload: string | null }>(
+      `(SELECT 0 AS id, NULL AS payload FROM outbox_lease WHERE id = 1 FOR UPDATE SKIP LOCKED)
+       UNION ALL (SELECT id, payload FROM outbox ORDER BY id LIMIT ?)`,
+      [batchSize],
+    );
+    leaseBusy = !found.some((r) => Number(r.id) === 0);
+    if (leaseBusy) return undefined;
+    return found
+      .filter((r): r is { id: number; payload: string } => Number(r.id) !== 0)
+      .map((r) => ({ id: Number(r.id), payload: r.payload }))
+      .sort((a, b) => a.id - b.id);
+  }
+
   async function runOnce(): Promise<number> {
     const qr = opts.ds.createQueryRunner();
     await qr.connect();
     const sql = sqlOf(qr);
     try {
       await startReadCommitted(qr);
-      const lease = await sql.one('SELECT id FROM outbox_lease WHERE id = 1 FOR UPDATE SKIP LOCKED');
-      leaseBusy = !lease;
-      if (!lease) {
+      const rows = await leaseAndBatch(sql);
+      if (rows === undefined) {
         await qr.rollbackTransaction();
         return 0;
       }
-      const rows = await sql.rows<{ id: number; payload: string }>(
-        'SELECT id, payload FROM outbox ORDER BY id LIMIT ?',
-        [batchSize],
-      );
       if (rows.length === 0) {
         await qr.commitTransaction();
         return 0;
       }
       const events = rows.map((r) => JSON.parse(r.payload) as DomainEvent);
-      // pipelined on one connection: the stream stores them in this order
-      const results = await Promise.allSettled(
-        events.map((e) =>
-          publishEvent(opts.nc, opts.subjects, e, { timeoutMs: opts.publishTimeoutMs ?? 5_000 }),
-        ),
-      );
+      // one connection, one flush: the stream stores them in this order
+      const results = await publishEvents(opts.nc, opts.subjects, events, {
+        timeoutMs: opts.publishTimeoutMs ?? 5_000,
+      });
       const published = rows.filter((_, i) => results[i]?.status === 'fulfilled');
       await opts.hooks?.afterPublish?.(
         events.filter((_, i) => results[i]?.status === 'fulfilled').map((e) => e.id),
@@ -133,8 +157,8 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
         log.warn({ err, retry_in_ms: backoff }, 'outbox relay round failed');
       }
       if (!running) break;
-      // drain until empty: events committed during a round are taken by the next one
-      if (n > 0 && backoff === 0) continue;
+      // a full batch: more may be waiting; otherwise events committed during the round poked us
+      if (n >= batchSize && backoff === 0) continue;
       // another instance is relaying: look again soon rather than at the next poll
       await sleep(backoff || (leaseBusy ? Math.min(opts.pollMs, 25) : opts.pollMs));
     }

@@ -7,6 +7,8 @@
  * flight (count and bytes: 4429). Frame size (1009) and heartbeat are enforced
  * by the server around it.
  */
+
+import type { Duplex } from 'node:stream';
 import type { RpcClient } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import {
@@ -62,6 +64,11 @@ export interface ConnectionDeps {
   sync: SyncHandler;
   /** `?since=` of the connect URL: a `sync` handled before any frame of the client */
   since?: string | undefined;
+  /**
+   * the upgraded TCP socket under `ws`: corked while frames are written in one tick (several pushes
+   * from one NATS read, an answer and its pushes) so they leave in one write, not a syscall each
+   */
+  socket?: Duplex | undefined;
 }
 
 export interface Connection extends HubSocket {
@@ -137,14 +144,28 @@ class SocketActor implements Connection {
   }
 
   sendFrame(frame: ServerFrame): void {
-    const { ws, limits } = this.deps;
+    this.sendText(JSON.stringify(frame));
+  }
+
+  sendText(text: string): void {
+    const { ws, limits, socket } = this.deps;
     if (ws.readyState !== WebSocket.OPEN) return;
+    // bytes corked by this tick are not the reader's backlog: hand them to the kernel before judging
+    if (socket && socket.writableCorked > 0 && ws.bufferedAmount > limits.maxBufferedBytes) socket.uncork();
     if (ws.bufferedAmount > limits.maxBufferedBytes) {
       this.log().warn({ buffered: ws.bufferedAmount }, 'slow reader: closing');
       this.close(CLOSE_CODES.TRY_AGAIN_LATER, 'too slow');
       return;
     }
-    ws.send(JSON.stringify(frame));
+    // the first frame of this tick corks the socket until the tick ends (no per-socket state: `ws`
+    // itself only corks inside one send, so a corked socket here is corked by us)
+    if (socket && socket.writableCorked === 0) {
+      socket.cork();
+      process.nextTick(uncork, socket);
+    }
+    ws.send(text);
+    // a long burst (a replay batch) goes out in pieces: corked bytes must not count as a slow reader
+    if (socket && socket.writableCorked > 0 && socket.writableLength >= CORK_FLUSH_BYTES) socket.uncork();
   }
 
   close(code: CloseCode, reason: string): void {
@@ -279,6 +300,17 @@ class SocketActor implements Connection {
         this.loop = undefined;
       });
   }
+}
+
+/** corked bytes that are written at once without waiting for the end of the tick */
+const CORK_FLUSH_BYTES = 64 * 1024;
+
+/**
+ * End of the tick: what was written since the first frame leaves in one write. A shared function (no
+ * closure per write); after an early uncork it may find the socket uncorked, which is a no-op.
+ */
+function uncork(socket: Duplex): void {
+  socket.uncork();
 }
 
 /** event name and request id of a frame we will not handle, for its error answer */

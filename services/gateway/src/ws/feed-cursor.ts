@@ -11,7 +11,12 @@ import { type AnswerFrame, counterKey, type FeedEntry, feedFrame } from '@parley
 export interface FeedSink {
   readonly connId: string;
   sendFrame(frame: AnswerFrame): void;
+  /** write a frame already encoded (the same bytes for every socket of the user) */
+  sendText(text: string): void;
 }
+
+/** the frame of one feed entry, encoded at most once however many sockets it goes to */
+export type EncodedEntry = () => string;
 
 type Pending = Pick<FeedDelivery, 'seq' | 'entry'>;
 
@@ -33,12 +38,12 @@ export class FeedCursor {
   }
 
   /** a live entry (the hub hands them over in seq order); held while a replay runs */
-  live(seq: number, entry: FeedEntry): boolean {
+  live(seq: number, entry: FeedEntry, encoded?: EncodedEntry): boolean {
     if (this.held) {
       this.held.push({ seq, entry });
       return false;
     }
-    return this.deliver(seq, entry, true);
+    return this.deliver(seq, entry, true, encoded);
   }
 
   /** from now on live entries wait for endReplay() */
@@ -79,13 +84,14 @@ export class FeedCursor {
     for (const p of held) this.deliver(p.seq, p.entry, true);
   }
 
-  private deliver(seq: number, entry: FeedEntry, live: boolean): boolean {
+  private deliver(seq: number, entry: FeedEntry, live: boolean, encoded?: EncodedEntry): boolean {
     if (seq <= this.lastSeq) return false;
     this.lastSeq = seq;
     // the requesting socket has this frame as its direct answer (a replay includes it: §8)
     if (live && entry.origin_conn && entry.origin_conn === this.sink.connId) return false;
     if (!this.fresh(entry)) return false;
-    this.sink.sendFrame(feedFrame(entry.item, seq));
+    if (encoded) this.sink.sendText(encoded());
+    else this.sink.sendFrame(feedFrame(entry.item, seq));
     return true;
   }
 

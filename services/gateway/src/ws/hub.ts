@@ -20,7 +20,7 @@ import {
   type Subscription,
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
-import { type AnswerFrame, type PushMessage, pushFrame, type Subjects } from '@parley/protocol';
+import { type AnswerFrame, feedFrame, type PushMessage, pushFrame, type Subjects } from '@parley/protocol';
 import type { GatewayMetrics } from '../metrics.js';
 import type { FeedCursor } from './feed-cursor.js';
 
@@ -31,6 +31,8 @@ export interface HubSocket {
   readonly feed: FeedCursor;
   /** write one frame (the socket applies its own send-buffer limit) */
   sendFrame(frame: AnswerFrame): void;
+  /** write one frame already encoded: a push is encoded once for all the user's sockets */
+  sendText(text: string): void;
 }
 
 export interface HubDeps {
@@ -76,8 +78,14 @@ export function createHub(deps: HubDeps): Hub {
   const apply = (entry: UserEntry, seq: number, feedEntry: FeedDelivery['entry']) => {
     if (seq <= entry.lastSeq) return;
     entry.lastSeq = seq;
+    // encoded on first use, then the same string for every socket of the user
+    let text: string | undefined;
+    const encoded = () => {
+      text ??= JSON.stringify(feedFrame(feedEntry.item, seq));
+      return text;
+    };
     for (const sock of entry.sockets) {
-      if (sock.feed.live(seq, feedEntry)) deps.metrics.pushes.inc({ event: feedEntry.item.event });
+      if (sock.feed.live(seq, feedEntry, encoded)) deps.metrics.pushes.inc({ event: feedEntry.item.event });
     }
   };
 
@@ -139,12 +147,14 @@ export function createHub(deps: HubDeps): Hub {
   })().catch(() => undefined);
 
   const deliver = (entry: UserEntry, msg: PushMessage) => {
+    if (entry.sockets.size === 0) return;
     const skip = new Set(msg.skip_origin ?? []);
+    const texts = msg.items.map((item) => JSON.stringify(pushFrame(item)));
     for (const sock of entry.sockets) {
       const isOrigin = !!msg.origin_conn && sock.connId === msg.origin_conn;
       msg.items.forEach((item, i) => {
         if (isOrigin && skip.has(i)) return;
-        sock.sendFrame(pushFrame(item));
+        sock.sendText(texts[i]!);
         deps.metrics.pushes.inc({ event: item.event });
       });
     }

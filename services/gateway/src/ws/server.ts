@@ -169,6 +169,7 @@ export function createWsServer(deps: WsServerDeps): WsServer {
         expiry,
         sync: deps.sync,
         since: url.searchParams.get('since') ?? undefined,
+        socket,
       });
       ws.on(
         'error',

@@ -1,0 +1,61 @@
+/**
+ * publishEvents on the real NATS/JetStream: a batch with asynchronous PubAcks stores every event once,
+ * in the order given, with the event id as the msg id (a repeated batch is all duplicates), and a batch
+ * for which no stream exists fails per event instead of hanging or claiming success.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { connectBus, decode, ensureEventStream, type NatsConnection, publishEvents } from '@parley/bus';
+import { silentLogger } from '@parley/logger';
+import { type DomainEvent, type MessageSeenEvent, subjects } from '@parley/protocol';
+import { seenEvent as fixtureSeen, message, natsUrl, randomPrefix } from '@parley/testing';
+
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  nc = await connectBus({ servers: [await natsUrl()], name: 'publish-batch-test', logger: silentLogger() });
+});
+
+afterAll(async () => {
+  await nc.close();
+});
+
+function seenEvent(n: number): MessageSeenEvent {
+  return { ...fixtureSeen(message(n, n, 1), 2), dialog_id: n };
+}
+
+describe('publishEvents', () => {
+  test('a batch is stored once and in order; the same batch again is all duplicates', async () => {
+    const s = subjects(randomPrefix());
+    await ensureEventStream(nc, s);
+    const jsm = await nc.jetstreamManager();
+    try {
+      const events = Array.from({ length: 50 }, (_, i) => seenEvent(i + 1));
+      const first = await publishEvents(nc, s, events);
+      expect(first.map((r) => r.status)).toEqual(events.map(() => 'fulfilled'));
+      const seqs = first.map((r) => (r.status === 'fulfilled' ? r.value.seq : -1));
+      expect(seqs).toEqual(events.map((_, i) => i + 1));
+      expect(first.some((r) => r.status === 'fulfilled' && r.value.duplicate)).toBe(false);
+      for (const [i, e] of events.entries()) {
+        const stored = await jsm.streams.getMessage(s.eventStream, { seq: i + 1 });
+        expect(decode<DomainEvent>(stored.data).id).toBe(e.id);
+      }
+
+      const again = await publishEvents(nc, s, events);
+      expect(again.every((r) => r.status === 'fulfilled' && r.value.duplicate)).toBe(true);
+      expect((await jsm.streams.info(s.eventStream)).state.messages).toBe(50);
+    } finally {
+      await jsm.streams.delete(s.eventStream).catch(() => undefined);
+    }
+  });
+
+  test('without a stream every event of the batch fails (no responders), none is reported stored', async () => {
+    const s = subjects(randomPrefix());
+    const results = await publishEvents(nc, s, [seenEvent(1), seenEvent(2), seenEvent(3)], {
+      timeoutMs: 20_000,
+    });
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const r of results) {
+      expect(String((r as PromiseRejectedResult).reason)).toMatch(/503/);
+    }
+  });
+});
