@@ -10,6 +10,8 @@ export * from './lifecycle.js';
 export * from './limiter.js';
 export * from './presence.js';
 export * from './push.js';
+export * from './replicas.js';
 export * from './request.js';
+export * from './retry.js';
 export * from './serve.js';
 export * from './stream.js';

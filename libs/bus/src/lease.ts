@@ -23,6 +23,8 @@ export interface LeaseOptions {
   /** how long a dead holder keeps the lease, ms */
   ttlMs: number;
   logger: Logger;
+  /** replicas of the lease bucket (NATS_REPLICAS); default 1 */
+  replicas?: number;
 }
 
 export interface Lease {
@@ -104,6 +106,7 @@ export function createLease(opts: LeaseOptions): Lease {
     async start() {
       kv = await openJsonKv<LeaseValue>(opts.nc, opts.subjects.leaseBucket(opts.service), {
         ttlMs: opts.ttlMs,
+        ...(opts.replicas ? { replicas: opts.replicas } : {}),
       });
       ticking = tick();
       await ticking;

@@ -94,6 +94,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       {
         retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
         duplicateWindowMs: config.FEED_DUPLICATE_WINDOW_SECONDS * 1000,
+        replicas: config.NATS_REPLICAS,
       },
       { update: true },
     );
@@ -119,6 +120,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       // handlers only wait for held counter frames; order is kept by starting them in stream order
       concurrency: 256,
       keyOf: (e) => e.id,
+      replicas: config.NATS_REPLICAS,
     });
     metrics.leader.set(1);
     log.info('active: consuming events');
@@ -160,6 +162,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
         holder: instanceId,
         ttlMs: Math.round(config.LEADER_LEASE_SECONDS * 1000),
         logger: log,
+        replicas: config.NATS_REPLICAS,
       });
       lease.onChange(onLease);
       await lease.start();
