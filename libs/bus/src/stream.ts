@@ -150,7 +150,7 @@ export async function ensureDurable(
   nc: NatsConnection,
   s: Subjects,
   durable: string,
-  opts: { ackWaitMs: number; maxDeliver: number; maxAckPending?: number },
+  opts: { ackWaitMs: number; maxDeliver: number; maxAckPending?: number; replicas?: number },
 ): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const config = {
@@ -161,6 +161,8 @@ export async function ensureDurable(
     max_deliver: opts.maxDeliver,
     filter_subject: s.eventWildcard,
     max_ack_pending: opts.maxAckPending ?? 1000,
+    // set explicitly (not inherited): a consumer created while its stream had one replica is raised too
+    ...(opts.replicas && opts.replicas > 1 ? { num_replicas: opts.replicas } : {}),
   };
   try {
     await jsm.consumers.info(s.eventStream, durable);
@@ -168,6 +170,7 @@ export async function ensureDurable(
       ack_wait: config.ack_wait,
       max_deliver: config.max_deliver,
       ...(opts.maxAckPending ? { max_ack_pending: opts.maxAckPending } : {}),
+      ...(opts.replicas && opts.replicas > 1 ? { num_replicas: opts.replicas } : {}),
     });
   } catch {
     await jsm.consumers.add(s.eventStream, config).catch(async (err) => {
@@ -192,6 +195,7 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
         ackWaitMs,
         maxDeliver,
         ...(opts.maxAckPending ? { maxAckPending: opts.maxAckPending } : {}),
+        ...(opts.replicas ? { replicas: opts.replicas } : {}),
       });
       const consumer = await opts.nc.jetstream().consumers.get(opts.subjects.eventStream, durable);
       return consumer.consume({

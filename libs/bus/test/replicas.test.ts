@@ -20,7 +20,7 @@ import {
   openPresenceBucket,
   publishEvent,
 } from '@parley/bus';
-import { createLogger, silentLogger } from '@parley/logger';
+import { silentLogger } from '@parley/logger';
 import { type MessageSeenEvent, subjects } from '@parley/protocol';
 import {
   message,
@@ -115,6 +115,28 @@ test('streams, buckets and the object store upgrade from 1 to 3 replicas in plac
       { timeoutMs: 30_000, what: `${name} on three current peers` },
     );
   }
+  // the durable consumer is raised by the first consumer started with replicas 3
+  const upgraded = await consumeEvents({
+    nc,
+    subjects: s,
+    service: 'mailer',
+    logger,
+    types: ['message.seen'],
+    replicas: 3,
+    handle: async () => undefined,
+  });
+  await upgraded.stop();
+  await waitFor(
+    async () => {
+      const info = await jsm.consumers.info(s.eventStream, s.durable('mailer'));
+      return (
+        info.cluster?.leader &&
+        info.cluster.replicas?.length === 2 &&
+        info.cluster.replicas.every((r) => r.current)
+      );
+    },
+    { timeoutMs: 30_000, what: 'the durable consumer on three current peers' },
+  );
   // a restarted instance still configured with 1 does not lower them
   await ensureEventStream(nc, s, { replicas: 1 });
   await openJsonKv(nc, mailBucket, { replicas: 1 });
@@ -131,7 +153,6 @@ test('streams, buckets and the object store upgrade from 1 to 3 replicas in plac
   const leader = cluster.nodes.find((n) => n.name === leaderName);
   expect(leader).toBeDefined();
   await leader!.kill();
-  console.error('killed', leaderName);
   const after: number[] = [];
   consumers.push(
     await consumeEvents({
@@ -146,7 +167,6 @@ test('streams, buckets and the object store upgrade from 1 to 3 replicas in plac
       },
     }),
   );
-  console.error('consumer up');
   for (let i = 6; i <= 8; i++) {
     await waitFor(
       async () => {

@@ -93,7 +93,10 @@ export function createMailerService(deps: MailerDeps): MailerService {
   return {
     metrics,
     async start() {
-      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger);
+      // /readyz: 503 until the mail bucket and the consumer exist (start-up waits out NATS outages)
+      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger, {
+        ready: () => consumer !== undefined && !nc.isClosed(),
+      });
       transport = createMailTransport({
         smtpUrl: config.SMTP_URL,
         outboxDir: config.MAIL_OUTBOX_DIR,

@@ -16,6 +16,7 @@ import {
   ensureFeedStream,
   type Lease,
   type NatsConnection,
+  retry,
   type Service,
   scanFeedCounters,
 } from '@parley/bus';
@@ -52,6 +53,9 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
   let consumer: EventConsumer | undefined;
   let endpoint: MetricsEndpoint | null = null;
   let transitions: Promise<void> = Promise.resolve();
+  let leaseStarted = false;
+  /** aborts a pending activation's retries when the lease is lost meanwhile */
+  let activation: AbortController | undefined;
   const windowMs = config.FEED_DUPLICATE_WINDOW_SECONDS * 1000;
   let versions: CounterVersions | undefined;
 
@@ -86,7 +90,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
     );
   };
 
-  const activate = async () => {
+  const activate = async (signal?: AbortSignal) => {
     if (consumer) return;
     await ensureFeedStream(
       nc,
@@ -121,6 +125,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       concurrency: 256,
       keyOf: (e) => e.id,
       replicas: config.NATS_REPLICAS,
+      ...(signal ? { signal } : {}),
     });
     metrics.leader.set(1);
     log.info('active: consuming events');
@@ -142,8 +147,16 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
   };
 
   const onLease = (held: boolean) => {
+    activation?.abort();
+    const attempt = new AbortController();
+    activation = attempt;
     transitions = transitions
-      .then(() => (held ? activate() : deactivate()))
+      .then(() =>
+        held
+          ? // a leader that cannot reach its streams yet (a node away) keeps trying while it holds the lease
+            retry(() => activate(attempt.signal), { what: 'activation', logger: log, signal: attempt.signal })
+          : deactivate(),
+      )
       .catch((err: unknown) => log.error({ err }, 'notifier transition failed'));
   };
 
@@ -154,7 +167,10 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       return consumer !== undefined;
     },
     async start() {
-      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, log);
+      // /readyz: 503 until the lease bucket answers and, when this instance holds the lease, it consumes
+      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, log, {
+        ready: () => leaseStarted && !nc.isClosed() && (!lease?.held || consumer !== undefined),
+      });
       lease = createLease({
         nc,
         subjects: s,
@@ -165,7 +181,8 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
         replicas: config.NATS_REPLICAS,
       });
       lease.onChange(onLease);
-      await lease.start();
+      await retry(() => lease!.start(), { what: 'lease bucket', logger: log });
+      leaseStarted = true;
       await transitions;
     },
     async stop() {
