@@ -31,9 +31,7 @@ import {
   waitFor,
 } from '@parley/testing';
 
-const logger = process.env.DEBUG_REPLICAS
-  ? createLogger({ name: 'replicas-test', level: 'warn' })
-  : silentLogger();
+const logger = silentLogger();
 let cluster: NatsCluster;
 let nc: NatsConnection;
 const consumers: EventConsumer[] = [];
