@@ -113,17 +113,21 @@ test('streams, buckets and the object store upgrade from 1 to 3 replicas in plac
       { timeoutMs: 30_000, what: `${name} on three current peers` },
     );
   }
-  // the durable consumer is raised by the first consumer started with replicas 3
-  const upgraded = await consumeEvents({
-    nc,
-    subjects: s,
-    service: 'mailer',
-    logger,
-    types: ['message.seen'],
-    replicas: 3,
-    handle: async () => undefined,
-  });
-  await upgraded.stop();
+  // the durable consumer is raised by the first consumer started with replicas 3 (it keeps running)
+  const after: number[] = [];
+  consumers.push(
+    await consumeEvents({
+      nc,
+      subjects: s,
+      service: 'mailer',
+      logger,
+      types: ['message.seen'],
+      replicas: 3,
+      handle: async (e) => {
+        after.push((e as MessageSeenEvent).dialog_id);
+      },
+    }),
+  );
   await waitFor(
     async () => {
       const info = await jsm.consumers.info(s.eventStream, s.durable('mailer'));
@@ -147,24 +151,11 @@ test('streams, buckets and the object store upgrade from 1 to 3 replicas in plac
   expect((await jsm.streams.info(s.eventStream)).state.messages).toBe(5);
 
   // lose the event stream's leader: publishing, consuming (from where the durable was) and KV writes go on
+  expect(after).toEqual([]);
   const leaderName = (await jsm.streams.info(s.eventStream)).cluster?.leader;
   const leader = cluster.nodes.find((n) => n.name === leaderName);
   expect(leader).toBeDefined();
   await leader!.kill();
-  const after: number[] = [];
-  consumers.push(
-    await consumeEvents({
-      nc,
-      subjects: s,
-      service: 'mailer',
-      logger,
-      types: ['message.seen'],
-      replicas: 3,
-      handle: async (e) => {
-        after.push((e as MessageSeenEvent).dialog_id);
-      },
-    }),
-  );
   for (let i = 6; i <= 8; i++) {
     await waitFor(
       async () => {
