@@ -13,9 +13,11 @@ import { subjects as makeSubjects, type ServiceName, type Subjects } from '@parl
 import {
   connectWs,
   type Frame,
+  type NatsCluster,
   type PrivateNats,
   randomPrefix,
   type SmtpSink,
+  startNatsCluster,
   startNatsServer,
   startSmtpSink,
   type TestSocket,
@@ -41,7 +43,10 @@ export interface NotifierProcess {
 }
 
 export interface System {
+  /** the private server; on a cluster, `url` lists every node and kill/restart act on all of them */
   nats: PrivateNats;
+  /** the three-node cluster, when started with `cluster: true` */
+  cluster?: NatsCluster;
   prefix: string;
   subjects: Subjects;
   dialogs: StartedDialogs;
@@ -65,7 +70,12 @@ export interface System {
 }
 
 export async function startSystem(
-  opts: { gatewayEnv?: Record<string, string>; serviceEnv?: Record<string, string> } = {},
+  opts: {
+    gatewayEnv?: Record<string, string>;
+    serviceEnv?: Record<string, string>;
+    /** a three-node cluster with every service on NATS_REPLICAS=3 instead of one server */
+    cluster?: boolean;
+  } = {},
 ): Promise<System> {
   const cleanup: Array<{ name: string; run: () => Promise<unknown> }> = [];
   const onStop = (name: string, run: () => Promise<unknown>) => cleanup.push({ name, run });
@@ -82,9 +92,12 @@ export async function startSystem(
     if (errors.length) throw new Error(`cleanup failed: ${errors.join('; ')}`);
   };
   try {
-    const raw = await startNatsServer();
+    const cluster = opts.cluster ? await startNatsCluster(3) : undefined;
+    const raw: PrivateNats = cluster ? clusterAsServer(cluster) : await startNatsServer();
     server = raw;
     onStop('nats-server', () => raw.stop());
+    const servers = raw.url.split(',');
+    const replicas: Record<string, string> = cluster ? { NATS_REPLICAS: '3' } : {};
     const nats: PrivateNats = {
       ...raw,
       async kill() {
@@ -98,11 +111,16 @@ export async function startSystem(
     };
     const prefix = randomPrefix();
     const s = makeSubjects(prefix);
-    const nc = await connectBus({ servers: [nats.url], name: 'e2e-observer', logger });
+    const nc = await connectBus({ servers, name: 'e2e-observer', logger });
     onStop('observer connection', () => nc.close());
-    const dialogs = await startDialogs({ prefix, config: { NATS_URL: [nats.url], OUTBOX_POLL_MS: 200 } });
+    const dialogs = await startDialogs({
+      prefix,
+      config: { NATS_URL: servers, OUTBOX_POLL_MS: 200, ...(cluster ? { NATS_REPLICAS: 3 } : {}) },
+    });
     onStop('dialogs', () => dialogs.stop());
-    const gateway = stopOnce(await startGateway(prefix, { NATS_URL: nats.url, ...opts.gatewayEnv }));
+    const gateway = stopOnce(
+      await startGateway(prefix, { NATS_URL: nats.url, ...replicas, ...opts.gatewayEnv }),
+    );
     onStop('gateway', () => gateway.stop());
 
     const serviceEnv = {
@@ -111,10 +129,12 @@ export async function startSystem(
       // max_bytes is reserved on the server: the 10 GiB default would let only a few suites run at once
       FILES_BUCKET_MAX_BYTES: String(64 * 1024 * 1024),
       LOG_LEVEL: 'silent',
+      ...replicas,
       ...opts.serviceEnv,
     };
     const system: System = {
       nats,
+      ...(cluster ? { cluster } : {}),
       prefix,
       subjects: s,
       dialogs,
@@ -129,12 +149,14 @@ export async function startSystem(
         return sock;
       },
       async startGateway(env = {}) {
-        const gw = stopOnce(await startGateway(prefix, { NATS_URL: nats.url, ...opts.gatewayEnv, ...env }));
+        const gw = stopOnce(
+          await startGateway(prefix, { NATS_URL: nats.url, ...replicas, ...opts.gatewayEnv, ...env }),
+        );
         onStop('gateway', () => gw.stop());
         return gw;
       },
       async startNotifier(env = {}) {
-        const c = await connectBus({ servers: [nats.url], name: 'e2e-notifier', logger });
+        const c = await connectBus({ servers, name: 'e2e-notifier', logger });
         const { config } = parseConfig(notifierConfigSpec, { ...serviceEnv, ...env });
         const app = createNotifierService({ config, nc: c, logger });
         onStop('notifier', async () => {
@@ -169,7 +191,7 @@ export async function startSystem(
       async startMailer() {
         const sink = await startSmtpSink();
         onStop('smtp sink', () => sink.stop());
-        const c = await connectBus({ servers: [nats.url], name: 'e2e-mailer', logger });
+        const c = await connectBus({ servers, name: 'e2e-mailer', logger });
         const { config } = parseConfig(mailerConfigSpec, {
           ...serviceEnv,
           SMTP_URL: sink.url,
@@ -200,6 +222,22 @@ export async function startSystem(
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** a cluster behind the single-server shape: the URL lists every node; kill/restart act on all */
+function clusterAsServer(cluster: NatsCluster): PrivateNats {
+  return {
+    url: cluster.urls.join(','),
+    port: Number(new URL(cluster.urls[0] as string).port),
+    async kill() {
+      await Promise.all(cluster.nodes.map((n) => n.kill()));
+    },
+    async restart() {
+      await Promise.all(cluster.nodes.filter((n) => !n.running).map((n) => n.restart()));
+      await cluster.ready();
+    },
+    stop: () => cluster.stop(),
+  };
 }
 
 /** a gateway a test may stop itself (a restart) before the cleanup does */

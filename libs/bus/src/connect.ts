@@ -1,4 +1,8 @@
-/** The only place that opens a NATS connection: reconnect forever, log status changes. */
+/**
+ * The only place that opens a NATS connection: wait for the first connection as long as it takes
+ * (a service started while NATS or a node is down waits, it does not exit), reconnect forever, log
+ * status changes.
+ */
 import type { Logger } from '@parley/logger';
 import { connect, type NatsConnection } from 'nats';
 
@@ -8,7 +12,7 @@ export interface ConnectOptions {
   servers: string[];
   name: string;
   logger: Logger;
-  /** give up on the first connection after this long (ms); reconnects afterwards never give up */
+  /** how long one connection attempt may take (ms); attempts never stop, before or after the first connection */
   connectTimeoutMs?: number;
 }
 
@@ -21,6 +25,7 @@ export async function connectBus(opts: ConnectOptions): Promise<NatsConnection> 
     reconnectJitter: 100,
     pingInterval: 10_000,
     timeout: opts.connectTimeoutMs ?? 5_000,
+    waitOnFirstConnect: true,
   });
   opts.logger.info({ server: nc.getServer() }, 'nats connected');
   void (async () => {

@@ -23,6 +23,7 @@ import {
 } from 'nats';
 import { decode, encode } from './codec.js';
 import { isJsNotFound } from './not-found.js';
+import { raiseReplicas } from './replicas.js';
 
 /** Headers the server sets on republished messages. */
 export const REPUBLISH_HEADERS = {
@@ -41,6 +42,8 @@ export interface FeedStreamOptions {
   retentionMs: number;
   /** how long an append is deduplicated by its message id, ms (capped at the retention) */
   duplicateWindowMs: number;
+  /** replicas in a cluster (NATS_REPLICAS); an existing stream with fewer is raised; default 1 */
+  replicas?: number;
 }
 
 /**
@@ -74,6 +77,7 @@ export async function ensureFeedStream(
         duplicate_window: window,
         allow_direct: true,
         republish: { src: s.feedWildcard, dest: s.feedRepublish },
+        num_replicas: opts.replicas ?? 1,
       });
       return;
     } catch (err) {
@@ -86,6 +90,7 @@ export async function ensureFeedStream(
   if (mode.update && (existing.config.max_age !== maxAge || existing.config.duplicate_window !== window)) {
     await jsm.streams.update(s.feedStream, { ...existing.config, max_age: maxAge, duplicate_window: window });
   }
+  await raiseReplicas(jsm, s.feedStream, opts.replicas ?? 1);
 }
 
 /** Append one entry to a user's feed; a repeated `msgId` within the duplicate window stores nothing. */

@@ -4,6 +4,7 @@
  */
 import type { Subjects } from '@parley/protocol';
 import { type NatsConnection, type ObjectStore, StorageType } from 'nats';
+import { objectStreamName, raiseReplicas } from './replicas.js';
 
 export interface StoredObject {
   size: number;
@@ -29,6 +30,8 @@ export interface FileStoreOptions {
    * dropped). Given: applied to an existing bucket too. Absent: the bucket is left as it is.
    */
   maxBytes?: number;
+  /** replicas in a cluster (NATS_REPLICAS); an existing bucket with fewer is raised; default 1 */
+  replicas?: number;
 }
 
 /** the object store refused a write because the bucket is at its byte limit */
@@ -46,7 +49,10 @@ export async function openFileStore(
   const os: ObjectStore = await nc.jetstream().views.os(s.filesBucket, {
     storage: StorageType.File,
     ...(opts.maxBytes ? { max_bytes: opts.maxBytes } : {}),
+    ...(opts.replicas ? { replicas: opts.replicas } : {}),
   });
+  if (opts.replicas)
+    await raiseReplicas(await nc.jetstreamManager(), objectStreamName(s.filesBucket), opts.replicas);
   if (opts.maxBytes) {
     const jsm = await nc.jetstreamManager();
     const stream = `OBJ_${s.filesBucket}`;

@@ -7,11 +7,12 @@
  */
 import type { KV, NatsConnection } from 'nats';
 import { decode, encode } from './codec.js';
+import { kvStreamName, raiseReplicas } from './replicas.js';
 
 export interface KvBucketOptions {
   /** how long a value outlives its last write (bucket max_age), ms; 0 = forever. Applies when this call creates the bucket. */
   ttlMs?: number;
-  /** replicas; default 1 */
+  /** replicas in a cluster (NATS_REPLICAS); an existing bucket with fewer is raised; default 1 */
   replicas?: number;
 }
 
@@ -55,6 +56,7 @@ export async function openJsonKv<T>(
     ...(opts.ttlMs ? { ttl: opts.ttlMs } : {}),
     ...(opts.replicas ? { replicas: opts.replicas } : {}),
   });
+  if (opts.replicas) await raiseReplicas(await nc.jetstreamManager(), kvStreamName(bucket), opts.replicas);
   return {
     bucket,
     raw: kv,

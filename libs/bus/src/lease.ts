@@ -23,6 +23,8 @@ export interface LeaseOptions {
   /** how long a dead holder keeps the lease, ms */
   ttlMs: number;
   logger: Logger;
+  /** replicas of the lease bucket (NATS_REPLICAS); default 1 */
+  replicas?: number;
 }
 
 export interface Lease {
@@ -41,6 +43,12 @@ interface LeaseValue {
 
 const KEY = 'leader';
 
+/** no stream stores the bucket's subjects: a write has no responders (503), a read 10059 "stream not found" */
+function streamMissing(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; api_error?: { err_code?: number } } | null;
+  return e?.code === '503' || e?.api_error?.err_code === 10059 || /stream not found/i.test(e?.message ?? '');
+}
+
 export function createLease(opts: LeaseOptions): Lease {
   const log = opts.logger.child({ lease: opts.service, holder: opts.holder });
   const listeners: Array<(held: boolean) => void> = [];
@@ -52,6 +60,12 @@ export function createLease(opts: LeaseOptions): Lease {
   let stopped = false;
   let ticking: Promise<void> = Promise.resolve();
   const value: LeaseValue = { holder: opts.holder, since: new Date().toISOString() };
+
+  const openBucket = () =>
+    openJsonKv<LeaseValue>(opts.nc, opts.subjects.leaseBucket(opts.service), {
+      ttlMs: opts.ttlMs,
+      ...(opts.replicas ? { replicas: opts.replicas } : {}),
+    });
 
   const set = (next: boolean) => {
     if (next === held) return;
@@ -80,6 +94,9 @@ export function createLease(opts: LeaseOptions): Lease {
       }
     } catch (err) {
       log.warn({ err }, 'lease renewal failed');
+      // the bucket itself is gone (deleted, or its only replica lost): create it again, or no
+      // instance could ever hold the lease
+      if (streamMissing(err)) kv = await openBucket().catch(() => kv);
     }
     if (held && Date.now() - renewedAt > (opts.ttlMs * 2) / 3) set(false);
   };
@@ -102,9 +119,7 @@ export function createLease(opts: LeaseOptions): Lease {
       listeners.push(cb);
     },
     async start() {
-      kv = await openJsonKv<LeaseValue>(opts.nc, opts.subjects.leaseBucket(opts.service), {
-        ttlMs: opts.ttlMs,
-      });
+      kv = await openBucket();
       ticking = tick();
       await ticking;
       schedule();

@@ -17,10 +17,13 @@
 import type { Logger } from '@parley/logger';
 import type { Subjects } from '@parley/protocol';
 import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import { kvStreamName, raiseReplicas } from './replicas.js';
 
 export interface PresenceBucketOptions {
   /** how long a key outlives its last refresh (bucket max_age), ms; default 30 s */
   ttlMs?: number;
+  /** replicas in a cluster (NATS_REPLICAS); an existing bucket with fewer is raised; default 1 */
+  replicas?: number;
 }
 
 /** Open (or create) the presence bucket. The TTL only applies when this call creates it. */
@@ -29,7 +32,14 @@ export async function openPresenceBucket(
   s: Subjects,
   opts: PresenceBucketOptions = {},
 ): Promise<KV> {
-  return nc.jetstream().views.kv(s.presenceBucket, { history: 1, ttl: opts.ttlMs ?? 30_000 });
+  const kv = await nc.jetstream().views.kv(s.presenceBucket, {
+    history: 1,
+    ttl: opts.ttlMs ?? 30_000,
+    ...(opts.replicas ? { replicas: opts.replicas } : {}),
+  });
+  if (opts.replicas)
+    await raiseReplicas(await nc.jetstreamManager(), kvStreamName(s.presenceBucket), opts.replicas);
+  return kv;
 }
 
 const presenceKey = (userId: number, gatewayId: string) => `p.${userId}.${gatewayId}`;
@@ -61,6 +71,8 @@ export interface PresenceViewOptions {
   ttlMs?: number;
   /** how often to re-list the keys to notice expired ones, ms; default 5 s */
   relistMs?: number;
+  /** replicas of the presence bucket (NATS_REPLICAS) */
+  replicas?: number;
 }
 
 interface UserPresence {
@@ -144,7 +156,10 @@ export function createPresenceView(nc: NatsConnection, s: Subjects, opts: Presen
 
   return {
     async start() {
-      kv = await openPresenceBucket(nc, s, opts.ttlMs ? { ttlMs: opts.ttlMs } : {});
+      kv = await openPresenceBucket(nc, s, {
+        ...(opts.ttlMs ? { ttlMs: opts.ttlMs } : {}),
+        ...(opts.replicas ? { replicas: opts.replicas } : {}),
+      });
       let ready!: () => void;
       const initialValues = new Promise<void>((r) => {
         ready = r;
@@ -205,6 +220,8 @@ export interface PresenceWriterOptions {
   ttlMs?: number;
   /** refresh period of the keys this gateway holds, ms; default ttl / 3 */
   refreshMs?: number;
+  /** replicas of the presence bucket (NATS_REPLICAS) */
+  replicas?: number;
 }
 
 export function createPresenceWriter(
@@ -241,7 +258,7 @@ export function createPresenceWriter(
 
   return {
     async start() {
-      kv = await openPresenceBucket(nc, s, { ttlMs });
+      kv = await openPresenceBucket(nc, s, { ttlMs, ...(opts.replicas ? { replicas: opts.replicas } : {}) });
       timer = setInterval(
         () => {
           for (const userId of desired) void sync(userId);

@@ -23,12 +23,24 @@ import {
   StorageType,
 } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
+import { raiseReplicas } from './replicas.js';
+import { retry } from './retry.js';
+
+/**
+ * pull expiry and idle heartbeat of every consume() (ms). nats.js 2.29 re-issues a pull after two
+ * missed heartbeats, and after a failed consumer-info check waits one `expires` before the next: a
+ * moved consumer leader is found again within seconds, not the 30 s default.
+ */
+const CONSUME_EXPIRES_MS = 5_000;
+const CONSUME_HEARTBEAT_MS = 1_000;
 
 export interface StreamOptions {
   /** how long events are kept (ms); default 7 days */
   maxAgeMs?: number;
   /** dedupe window for message ids (ms); default 2 minutes */
   duplicateWindowMs?: number;
+  /** replicas in a cluster (NATS_REPLICAS); an existing stream with fewer is raised; default 1 */
+  replicas?: number;
 }
 
 /** Create the event stream if missing (idempotent, safe from several processes). */
@@ -45,12 +57,14 @@ export async function ensureEventStream(
     storage: StorageType.File,
     max_age: nanos(opts.maxAgeMs ?? 7 * 24 * 3600_000),
     duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
+    num_replicas: opts.replicas ?? 1,
   };
   try {
     await jsm.streams.info(s.eventStream);
   } catch {
     try {
       await jsm.streams.add(config);
+      return;
     } catch (err) {
       // another instance created it in between
       await jsm.streams.info(s.eventStream).catch(() => {
@@ -58,6 +72,7 @@ export async function ensureEventStream(
       });
     }
   }
+  await raiseReplicas(jsm, s.eventStream, opts.replicas ?? 1);
 }
 
 /** Publish one domain event; the event id is the JetStream msg id, so a retry is a no-op. */
@@ -105,6 +120,10 @@ export interface ConsumerOptions {
   durable?: string;
   /** events delivered and not yet acked, across every instance; default 1000 */
   maxAckPending?: number;
+  /** replicas of the event stream (NATS_REPLICAS); default 1 */
+  replicas?: number;
+  /** abort the start-up retries (the service is stopping before it ever connected) */
+  signal?: AbortSignal;
 }
 
 /** What a handler may return instead of nothing (= ack). */
@@ -131,7 +150,7 @@ export async function ensureDurable(
   nc: NatsConnection,
   s: Subjects,
   durable: string,
-  opts: { ackWaitMs: number; maxDeliver: number; maxAckPending?: number },
+  opts: { ackWaitMs: number; maxDeliver: number; maxAckPending?: number; replicas?: number },
 ): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const config = {
@@ -142,6 +161,8 @@ export async function ensureDurable(
     max_deliver: opts.maxDeliver,
     filter_subject: s.eventWildcard,
     max_ack_pending: opts.maxAckPending ?? 1000,
+    // set explicitly (not inherited): a consumer created while its stream had one replica is raised too
+    ...(opts.replicas && opts.replicas > 1 ? { num_replicas: opts.replicas } : {}),
   };
   try {
     await jsm.consumers.info(s.eventStream, durable);
@@ -149,6 +170,7 @@ export async function ensureDurable(
       ack_wait: config.ack_wait,
       max_deliver: config.max_deliver,
       ...(opts.maxAckPending ? { max_ack_pending: opts.maxAckPending } : {}),
+      ...(opts.replicas && opts.replicas > 1 ? { num_replicas: opts.replicas } : {}),
     });
   } catch {
     await jsm.consumers.add(s.eventStream, config).catch(async (err) => {
@@ -164,16 +186,28 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
   const maxDeliver = opts.maxDeliver ?? 10;
   const backoff = opts.backoffMs ?? [200, 1_000, 5_000, 15_000, 30_000];
   const durable = opts.durable ?? opts.subjects.durable(opts.service);
-  await ensureEventStream(opts.nc, opts.subjects);
-  await ensureDurable(opts.nc, opts.subjects, durable, {
-    ackWaitMs,
-    maxDeliver,
-    ...(opts.maxAckPending ? { maxAckPending: opts.maxAckPending } : {}),
-  });
-  const js = opts.nc.jetstream();
-  const consumer = await js.consumers.get(opts.subjects.eventStream, durable);
-  const messages = await consumer.consume({ max_messages: Math.max(16, (opts.concurrency ?? 1) * 4) });
   const log = opts.logger.child({ consumer: durable });
+  // a node or the meta leader away at start is waited out (JetStream API timeouts are retried)
+  const messages = await retry(
+    async () => {
+      await ensureEventStream(opts.nc, opts.subjects, opts.replicas ? { replicas: opts.replicas } : {});
+      await ensureDurable(opts.nc, opts.subjects, durable, {
+        ackWaitMs,
+        maxDeliver,
+        ...(opts.maxAckPending ? { maxAckPending: opts.maxAckPending } : {}),
+        ...(opts.replicas ? { replicas: opts.replicas } : {}),
+      });
+      const consumer = await opts.nc.jetstream().consumers.get(opts.subjects.eventStream, durable);
+      return consumer.consume({
+        max_messages: Math.max(16, (opts.concurrency ?? 1) * 4),
+        // a pull that the server stopped answering (its consumer leader moved, a node died) is
+        // noticed within this long and re-issued, instead of waiting out the pull's expiry
+        idle_heartbeat: CONSUME_HEARTBEAT_MS,
+        expires: CONSUME_EXPIRES_MS,
+      });
+    },
+    { what: `consumer ${durable} setup`, logger: log, ...(opts.signal ? { signal: opts.signal } : {}) },
+  );
   // a consumer whose connection is gone must end its loop (its pull timers would otherwise run forever)
   void opts.nc.closed().then(() => messages.close().catch(() => undefined));
   const chains = new Map<string, Promise<void>>();

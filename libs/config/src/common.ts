@@ -17,6 +17,11 @@ export const natsVars = {
       return raw;
     },
   },
+  NATS_REPLICAS: {
+    doc: 'replicas of every stream, KV bucket and object store the services create (1 on a single server, 3 on a three-node cluster); an existing one with fewer is raised at start, never lowered',
+    default: '1',
+    parse: parsers.int(1, 5),
+  },
 } satisfies ConfigSpec;
 
 export const logVars = {

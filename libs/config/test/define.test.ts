@@ -15,6 +15,7 @@ describe('config', () => {
     expect(config).toEqual({
       NATS_URL: ['nats://a:1', 'nats://b:2'],
       SUBJECT_PREFIX: 'parley',
+      NATS_REPLICAS: 1,
       PORT: 8000,
       SECRET: 'dev',
       MODE: 'a',

@@ -5,7 +5,14 @@
  */
 
 import type { NatsConnection } from '@parley/bus';
-import { ensureEventStream, publishUserDeactivated, type Server, type Service, serve } from '@parley/bus';
+import {
+  ensureEventStream,
+  publishUserDeactivated,
+  retry,
+  type Server,
+  type Service,
+  serve,
+} from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { subjects as makeSubjects } from '@parley/protocol';
 import type { DataSource } from 'typeorm';
@@ -62,11 +69,21 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
       return sweeper;
     },
     async start() {
-      await ensureDatabase(config.MYSQL_URL);
-      ds = createDataSource({ url: config.MYSQL_URL, poolSize: config.DB_POOL_SIZE });
-      await ds.initialize();
+      // the database, NATS or a node away at start is waited out (retried with backoff, logged)
+      await retry(() => ensureDatabase(config.MYSQL_URL), { what: 'database', logger });
+      ds = await retry(
+        async () => {
+          const source = createDataSource({ url: config.MYSQL_URL, poolSize: config.DB_POOL_SIZE });
+          await source.initialize();
+          return source;
+        },
+        { what: 'database connection', logger },
+      );
       await migrate(ds);
-      await ensureEventStream(nc, subjects);
+      await retry(() => ensureEventStream(nc, subjects, { replicas: config.NATS_REPLICAS }), {
+        what: 'event stream',
+        logger,
+      });
       if (config.OUTBOX_RELAY) {
         relay = createOutboxRelay({
           ds,
@@ -101,6 +118,7 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         subjects,
         logger,
         ttlHours: config.FILES_UNATTACHED_TTL_HOURS,
+        replicas: config.NATS_REPLICAS,
         intervalMs: config.FILES_SWEEP_INTERVAL_MS,
       });
       sweeper.start();

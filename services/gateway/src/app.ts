@@ -13,6 +13,8 @@ import {
   type FileStore,
   type NatsConnection,
   openFileStore,
+  openPresenceBucket,
+  retry,
   type Service,
   type Subscription,
   subscribeUserDeactivated,
@@ -83,6 +85,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     logger,
     gatewayId: config.GATEWAY_ID,
     ttlMs: config.PRESENCE_TTL_MS,
+    replicas: config.NATS_REPLICAS,
     refreshMs: config.PRESENCE_REFRESH_MS,
     relistMs: config.PRESENCE_RELIST_MS,
   });
@@ -161,12 +164,30 @@ export function createGateway(deps: GatewayDeps): Gateway {
     httpRoutes: () => [...registered],
     async start() {
       await clientFiles.load();
-      fileStore = await openFileStore(nc, subjects, { maxBytes: config.FILES_BUCKET_MAX_BYTES });
+      // NATS, a node or the JetStream meta leader away at start is waited out (/readyz says 503 meanwhile)
+      fileStore = await retry(
+        () =>
+          openFileStore(nc, subjects, {
+            maxBytes: config.FILES_BUCKET_MAX_BYTES,
+            replicas: config.NATS_REPLICAS,
+          }),
+        { what: 'files bucket', logger },
+      );
       // the notifier owns the feed stream's limits; a gateway only makes sure replays find it
-      await ensureFeedStream(nc, subjects, {
-        retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
-        duplicateWindowMs: 15 * 60_000,
-      });
+      await retry(
+        () =>
+          ensureFeedStream(nc, subjects, {
+            retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
+            duplicateWindowMs: 15 * 60_000,
+            replicas: config.NATS_REPLICAS,
+          }),
+        { what: 'feed stream', logger },
+      );
+      await retry(
+        () =>
+          openPresenceBucket(nc, subjects, { ttlMs: config.PRESENCE_TTL_MS, replicas: config.NATS_REPLICAS }),
+        { what: 'presence bucket', logger },
+      );
       await presence.start();
       deactivations = subscribeUserDeactivated(nc, subjects, (userId) => ws.deactivate(userId));
       await nc.flush();

@@ -82,25 +82,40 @@ export async function startGateway(
   env: Record<string, string> = {},
   logger: Logger = silentLogger(),
 ): Promise<StartedGateway> {
-  const { config } = parseConfig(gatewayConfigSpec, {
-    PORT: '0',
-    NATS_URL: await natsUrl(),
-    SUBJECT_PREFIX: prefix,
-    // max_bytes is reserved on the server: the 10 GiB default would let only a few suites run at once
-    FILES_BUCKET_MAX_BYTES: String(64 * 1024 * 1024),
-    JWT_SECRET,
-    ADMIN_TOKEN,
-    LOG_LEVEL: 'silent',
-    REQUEST_TIMEOUT_MS: '3000',
-    METRICS_PORT: String(await freePort()),
-    // every test connects from 127.0.0.1, many times a second; the limit has its own test
-    UPGRADES_PER_IP_PER_SEC: '0',
-    ...PRESENCE_ENV,
-    ...env,
-  });
-  const nc = await connectBus({ servers: config.NATS_URL, name: `gateway-test-${prefix}`, logger });
-  const gateway = createGateway({ config, nc, logger });
-  await gateway.start();
+  // a port freePort() found can be taken (even as an outgoing connection's source port) before the
+  // gateway binds it: try another one rather than fail the suite
+  for (let attempt = 1; ; attempt++) {
+    const { config } = parseConfig(gatewayConfigSpec, {
+      PORT: '0',
+      NATS_URL: await natsUrl(),
+      SUBJECT_PREFIX: prefix,
+      // max_bytes is reserved on the server: the 10 GiB default would let only a few suites run at once
+      FILES_BUCKET_MAX_BYTES: String(64 * 1024 * 1024),
+      JWT_SECRET,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'silent',
+      REQUEST_TIMEOUT_MS: '3000',
+      METRICS_PORT: String(await freePort()),
+      // every test connects from 127.0.0.1, many times a second; the limit has its own test
+      UPGRADES_PER_IP_PER_SEC: '0',
+      ...PRESENCE_ENV,
+      ...env,
+    });
+    const nc = await connectBus({ servers: config.NATS_URL, name: `gateway-test-${prefix}`, logger });
+    const gateway = createGateway({ config, nc, logger });
+    try {
+      await gateway.start();
+    } catch (err) {
+      await gateway.stop().catch(() => undefined);
+      await nc.close().catch(() => undefined);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5 && !env.METRICS_PORT) continue;
+      throw err;
+    }
+    return started(gateway, nc, config);
+  }
+}
+
+function started(gateway: Gateway, nc: NatsConnection, config: GatewayConfig): StartedGateway {
   return {
     gateway,
     nc,

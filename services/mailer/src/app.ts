@@ -17,6 +17,7 @@ import {
   type EventOutcome,
   type NatsConnection,
   openJsonKv,
+  retry,
   type Service,
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
@@ -95,7 +96,10 @@ export function createMailerService(deps: MailerDeps): MailerService {
   return {
     metrics,
     async start() {
-      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger);
+      // /readyz: 503 until the mail bucket and the consumer exist (start-up waits out NATS outages)
+      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger, {
+        ready: () => consumer !== undefined && !nc.isClosed(),
+      });
       transport = createMailTransport({
         smtpUrl: config.SMTP_URL,
         outboxDir: config.MAIL_OUTBOX_DIR,
@@ -106,7 +110,11 @@ export function createMailerService(deps: MailerDeps): MailerService {
           { dir: config.MAIL_OUTBOX_DIR },
           'SMTP_URL is not set: e-mails are written as .eml files',
         );
-      const kv = await openJsonKv<MailValue>(nc, s.mailBucket, { ttlMs: RECORD_TTL_MS });
+      const kv = await retry(
+        () =>
+          openJsonKv<MailValue>(nc, s.mailBucket, { ttlMs: RECORD_TTL_MS, replicas: config.NATS_REPLICAS }),
+        { what: 'mail bucket', logger },
+      );
       const t = transport;
       const cap = config.MAIL_MAX_PER_RECIPIENT_PER_HOUR; // 0 = no cap
       deliveries = createDeliveries({
@@ -135,6 +143,7 @@ export function createMailerService(deps: MailerDeps): MailerService {
         keyOf: (e) => e.id,
         // events held by MAIL_DELAY_SECONDS or the hourly cap stay pending: leave room for a busy window
         maxAckPending: 10_000,
+        replicas: config.NATS_REPLICAS,
       });
       // the daily reminder (§9): its records live in the mail bucket under their own keys
       reminders = createReminders({

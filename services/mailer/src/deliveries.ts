@@ -13,7 +13,7 @@
  * server's acceptance, inside the in-flight limit, so the only repeat a crash
  * can cause is the SMTP transaction(s) in flight at that moment.
  */
-import type { JsonKv } from '@parley/bus';
+import { type JsonKv, retry } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { createBatches } from './batches.js';
 import { createInFlightLimit } from './in-flight.js';
@@ -109,16 +109,24 @@ export function createDeliveries(deps: DeliveryDeps) {
           deps.onResult('failed');
           throw err;
         }
-        // accepted: record it before the next transaction may start (see in-flight.ts)
-        const now = await lease.release();
-        if (now) {
-          await records.move(now, {
-            state: 'sent',
-            attempts: now.value.attempts,
-            count: items.length,
-            at: stamp(),
-          });
-        }
+        // accepted: record it before the next transaction may start (see in-flight.ts). A write
+        // whose answer was lost (a NATS node dying) leaves a stale revision: re-read and retry, or
+        // the record stays `sending` and another instance sends the e-mail again
+        await lease.release().catch(() => undefined);
+        await retry(
+          async () => {
+            const now = await records.get(mine.key);
+            if (now?.value.state !== 'sending' || now.value.owner !== deps.instance) return;
+            const sent = await records.move(now, {
+              state: 'sent',
+              attempts: now.value.attempts,
+              count: items.length,
+              at: stamp(),
+            });
+            if (!sent) throw new Error('the record moved meanwhile');
+          },
+          { what: 'recording a sent e-mail', logger: deps.logger, attempts: 12, maxMs: 2_000 },
+        );
         deps.onResult('sent');
       });
     } finally {

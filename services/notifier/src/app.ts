@@ -17,6 +17,7 @@ import {
   type Lease,
   type NatsConnection,
   readUnackedEvents,
+  retry,
   type Service,
   scanFeedCounters,
 } from '@parley/bus';
@@ -53,6 +54,9 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
   let consumer: EventConsumer | undefined;
   let endpoint: MetricsEndpoint | null = null;
   let transitions: Promise<void> = Promise.resolve();
+  let leaseStarted = false;
+  /** aborts a pending activation's retries when the lease is lost meanwhile */
+  let activation: AbortController | undefined;
   const windowMs = config.FEED_DUPLICATE_WINDOW_SECONDS * 1000;
   let versions: CounterVersions | undefined;
 
@@ -87,7 +91,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
     );
   };
 
-  const activate = async () => {
+  const activate = async (signal?: AbortSignal) => {
     if (consumer) return;
     await ensureFeedStream(
       nc,
@@ -95,6 +99,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       {
         retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
         duplicateWindowMs: config.FEED_DUPLICATE_WINDOW_SECONDS * 1000,
+        replicas: config.NATS_REPLICAS,
       },
       { update: true },
     );
@@ -127,6 +132,8 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       // handlers only wait for held counter frames; order is kept by starting them in stream order
       concurrency: 256,
       keyOf: (e) => e.id,
+      replicas: config.NATS_REPLICAS,
+      ...(signal ? { signal } : {}),
     });
     metrics.leader.set(1);
     log.info('active: consuming events');
@@ -148,8 +155,16 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
   };
 
   const onLease = (held: boolean) => {
+    activation?.abort();
+    const attempt = new AbortController();
+    activation = attempt;
     transitions = transitions
-      .then(() => (held ? activate() : deactivate()))
+      .then(() =>
+        held
+          ? // a leader that cannot reach its streams yet (a node away) keeps trying while it holds the lease
+            retry(() => activate(attempt.signal), { what: 'activation', logger: log, signal: attempt.signal })
+          : deactivate(),
+      )
       .catch((err: unknown) => log.error({ err }, 'notifier transition failed'));
   };
 
@@ -160,7 +175,10 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       return consumer !== undefined;
     },
     async start() {
-      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, log);
+      // /readyz: 503 until the lease bucket answers and, when this instance holds the lease, it consumes
+      endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, log, {
+        ready: () => leaseStarted && !nc.isClosed() && (!lease?.held || consumer !== undefined),
+      });
       lease = createLease({
         nc,
         subjects: s,
@@ -168,9 +186,11 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
         holder: instanceId,
         ttlMs: Math.round(config.LEADER_LEASE_SECONDS * 1000),
         logger: log,
+        replicas: config.NATS_REPLICAS,
       });
       lease.onChange(onLease);
-      await lease.start();
+      await retry(() => lease!.start(), { what: 'lease bucket', logger: log });
+      leaseStarted = true;
       await transitions;
     },
     async stop() {

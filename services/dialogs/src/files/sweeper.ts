@@ -19,6 +19,8 @@ export interface SweeperDeps {
   subjects: Subjects;
   logger: Logger;
   ttlHours: number;
+  /** replicas of the files bucket, should this sweeper create it (NATS_REPLICAS) */
+  replicas?: number;
   intervalMs: number;
 }
 
@@ -47,7 +49,11 @@ export function createFilesSweeper(deps: SweeperDeps): Sweeper {
       if (!gone) continue;
       deleted++;
       try {
-        store ??= await openFileStore(deps.nc, deps.subjects);
+        store ??= await openFileStore(
+          deps.nc,
+          deps.subjects,
+          deps.replicas ? { replicas: deps.replicas } : {},
+        );
         await store.delete(file.storage_key);
       } catch (err) {
         log.warn(

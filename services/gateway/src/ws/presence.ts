@@ -22,6 +22,8 @@ export interface PresenceDeps {
   logger: Logger;
   gatewayId: string;
   ttlMs: number;
+  /** replicas of the presence bucket (NATS_REPLICAS) */
+  replicas?: number;
   refreshMs: number;
   relistMs: number;
 }
@@ -64,8 +66,14 @@ export function createGatewayPresence(deps: PresenceDeps): GatewayPresence {
     logger,
     ttlMs: deps.ttlMs,
     refreshMs: deps.refreshMs,
+    replicas: deps.replicas,
   });
-  const view = createPresenceView(nc, subjects, { logger, ttlMs: deps.ttlMs, relistMs: deps.relistMs });
+  const view = createPresenceView(nc, subjects, {
+    logger,
+    ttlMs: deps.ttlMs,
+    relistMs: deps.relistMs,
+    replicas: deps.replicas,
+  });
   /** announcements of one user go out in the order of their transitions */
   const chains = new Map<number, Promise<void>>();
 
