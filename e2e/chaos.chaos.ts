@@ -1,10 +1,13 @@
 /**
  * `npm run test:chaos` (not part of `npm test`: about two minutes): the whole system as processes —
- * a private nats-server (file store), dialogs, the notifier, two gateways — and a steady stream of
- * messages while each of them is SIGKILLed and restarted in turn. The sender retries each message
- * with its `client_id` until it is answered; each receiver is a client that reconnects (to whichever
- * gateway answers) with `?since=` its last seq. Printed: what each receiver lost and got twice.
- * PROTOCOL.md §8 says both are zero.
+ * a private nats-server (file store), dialogs, the notifier, the mailer (to an SMTP sink), two
+ * gateways — and a steady stream of messages while each of them is SIGKILLed and restarted in turn.
+ * The sender retries each message with its `client_id` until it is answered; each receiver is a
+ * client that reconnects (to whichever gateway answers) with `?since=` its last seq. Printed: what
+ * was stored, what each receiver lost and got twice, the e-mails missing and repeated, and whether
+ * each receiver's last counter frames equal the truth. PROTOCOL.md §6 and §8 say: all stored once,
+ * nothing lost or doubled on a socket, no e-mail missing (a repeat only for a kill mid-transaction,
+ * with the same Message-ID), counters true.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -15,8 +18,10 @@ import {
   freePort,
   type PrivateNats,
   randomPrefix,
+  type SmtpSink,
   sleep,
   startNatsServer,
+  startSmtpSink,
   type TestDatabase,
   type TestSocket,
   waitFor,
@@ -36,11 +41,13 @@ interface Service {
 const procs = new Set<ChildProcess>();
 let nats: PrivateNats | undefined;
 let db: TestDatabase | undefined;
+let sink: SmtpSink | undefined;
 
 afterAll(async () => {
   for (const p of procs) p.kill('SIGKILL');
   await nats?.stop();
   await db?.drop();
+  await sink?.stop();
 }, 30_000);
 
 function service(name: string, main: string, env: Record<string, string>): Service {
@@ -86,6 +93,7 @@ function resilientReceiver(userId: number, urls: string[]) {
   let stopped = false;
   let resyncs = 0;
   let turn = 0;
+  const counters: { dialogs?: number; messages?: { count: number; dialog_id: number } } = {};
   const loop = (async () => {
     while (!stopped) {
       const url = urls[turn++ % urls.length] as string;
@@ -105,12 +113,15 @@ function resilientReceiver(userId: number, urls: string[]) {
         if (typeof f.seq !== 'number') return;
         lastSeq = Math.max(lastSeq, f.seq);
         if (f.event === 'dialogs.messages.create') ids.push(f.data.id);
+        if (f.event === 'notifications.dialogs.count') counters.dialogs = f.data;
+        if (f.event === 'notifications.dialogs.messages.count') counters.messages = f.data;
       });
       await s.closed;
     }
   })();
   return {
     ids,
+    counters,
     resyncs: () => resyncs,
     async stop() {
       stopped = true;
@@ -128,6 +139,7 @@ test('a steady stream while every service and nats-server are killed in turn: no
   if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
   nats = await startNatsServer();
   db = await createTestDatabase();
+  sink = await startSmtpSink();
   const prefix = randomPrefix();
   const common = {
     NATS_URL: nats.url,
@@ -156,12 +168,20 @@ test('a steady stream while every service and nats-server are killed in turn: no
     ...common,
     LEADER_LEASE_SECONDS: '1',
   });
+  const mailer = service('mailer', 'services/mailer/dist/main.js', {
+    ...common,
+    JWT_SECRET,
+    SMTP_URL: sink.url,
+    MAIL_FROM: 'Parley <noreply@chaos.test>',
+    // every message of the stream is mailed: no hourly cap folding them into digests
+    MAIL_MAX_PER_RECIPIENT_PER_HOUR: '0',
+  });
   const natsService: Service = {
     name: 'nats-server',
     start: () => void nats?.restart(),
     kill: async () => nats?.kill(),
   };
-  for (const s of [dialogs, notifier, ...gateways]) s.start();
+  for (const s of [dialogs, notifier, mailer, ...gateways]) s.start();
   await waitFor(
     async () => {
       const r = await fetch(`${urls[0]}/readyz`).catch(() => undefined);
@@ -170,7 +190,10 @@ test('a steady stream while every service and nats-server are killed in turn: no
     { timeoutMs: 60_000, intervalMs: 250, what: 'the system to be ready' },
   );
   await admin(urls[0] as string, 'PUT', '/api/admin/users/1', { email: 'a@example.com' });
-  await admin(urls[0] as string, 'PUT', '/api/admin/users/2', { email: 'b@example.com' });
+  await admin(urls[0] as string, 'PUT', '/api/admin/users/2', {
+    email: 'b@example.com',
+    email_notifications: true,
+  });
   const dialog = (await admin(urls[0] as string, 'POST', '/api/admin/dialogs', { users: [1, 2] })) as {
     id: number;
   };
@@ -204,11 +227,13 @@ test('a steady stream while every service and nats-server are killed in turn: no
     }
   })();
 
-  const victims = [gateways[0] as Service, dialogs, notifier, natsService, gateways[1] as Service];
+  const victims = [gateways[0] as Service, dialogs, notifier, mailer, natsService, gateways[1] as Service];
+  let mailerKills = 0;
   const started = Date.now();
   for (let k = 0; Date.now() - started < STREAM_MS; k++) {
     await sleep(KILL_EVERY_MS);
     const v = victims[k % victims.length] as Service;
+    if (v === mailer) mailerKills++;
     await v.kill();
     await sleep(500);
     v.start();
@@ -222,25 +247,58 @@ test('a steady stream while every service and nats-server are killed in turn: no
     intervalMs: 250,
     what: 'every receiver to get the last message',
   });
+
+  // every message mailed to user 2, whatever the mailer went through
+  const mailIds = () => sink!.messages.map((m) => m.parsed.messageId ?? '');
+  const idOf = (messageId: number) => `<parley.m${messageId}.u2@chaos.test>`;
+  await waitFor(() => sent.every((id) => mailIds().includes(idOf(id))), {
+    timeoutMs: 90_000,
+    intervalMs: 500,
+    what: 'an e-mail for every message',
+  }).catch(() => undefined); // reported below as missing
+  // what dialogs stored, and the counters as dialogs answers them now
+  const check = await connectWs(urls[0] as string, { token: await mintToken(2) });
+  const page = await check.request(
+    { event: 'dialogs.messages.load', dialog_id: dialog.id, limit: 1 },
+    10_000,
+  );
+  const trueDialogs = (await check.request({ event: 'notifications.dialogs.count' }, 10_000)).data;
+  const trueMessages = (
+    await check.request({ event: 'notifications.dialogs.messages.count', dialog_id: dialog.id }, 10_000)
+  ).data;
+  await check.close();
   await sleep(1_000);
   for (const r of receivers) await r.stop();
 
-  const report = receivers.map((r, i) => {
-    const got = new Set(r.ids);
-    const lost = sent.filter((id) => !got.has(id)).length;
-    const duplicated = r.ids.length - got.size;
-    return {
-      receiver: i + 1,
-      sent: sent.length,
-      received: r.ids.length,
-      lost,
-      duplicated,
-      resyncs: r.resyncs(),
-    };
-  });
+  const mails = mailIds();
+  const report = {
+    sent: sent.length,
+    stored: page.meta.total,
+    mailer_kills: mailerKills,
+    emails_missing: sent.filter((id) => !mails.includes(idOf(id))).length,
+    emails_repeated: mails.length - new Set(mails).size,
+    receivers: receivers.map((r, i) => {
+      const got = new Set(r.ids);
+      return {
+        receiver: i + 1,
+        received: r.ids.length,
+        lost: sent.filter((id) => !got.has(id)).length,
+        duplicated: r.ids.length - got.size,
+        resyncs: r.resyncs(),
+        counters_true:
+          r.counters.dialogs === trueDialogs &&
+          JSON.stringify(r.counters.messages) === JSON.stringify(trueMessages),
+      };
+    }),
+  };
   console.log(`chaos: ${JSON.stringify(report)}`);
-  for (const r of report) {
+  expect(report.stored).toBe(report.sent);
+  expect(report.emails_missing).toBe(0);
+  // a repeat only for a kill in the middle of an SMTP transaction, with the first's Message-ID
+  expect(report.emails_repeated).toBeLessThanOrEqual(report.mailer_kills);
+  for (const r of report.receivers) {
     expect(r.lost).toBe(0);
     expect(r.duplicated).toBe(0);
+    expect(r.counters_true).toBe(true);
   }
-}, 240_000);
+}, 300_000);
