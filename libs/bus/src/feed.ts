@@ -177,8 +177,6 @@ export interface FeedReader {
   read(userId: number, after: number, upto: number): AsyncGenerator<StoredFeedEntry>;
 }
 
-/** JetStream's "no message found" (10037) or "stream not found" (10059): nothing stored yet */
-
 /** how long a replay waits for the next stored message before it gives up (expired meanwhile) */
 const READ_IDLE_MS = 5_000;
 

@@ -51,14 +51,15 @@ export async function openFileStore(
     ...(opts.maxBytes ? { max_bytes: opts.maxBytes } : {}),
     ...(opts.replicas ? { replicas: opts.replicas } : {}),
   });
-  if (opts.replicas)
-    await raiseReplicas(await nc.jetstreamManager(), objectStreamName(s.filesBucket), opts.replicas);
-  if (opts.maxBytes) {
+  if (opts.replicas || opts.maxBytes) {
     const jsm = await nc.jetstreamManager();
-    const stream = `OBJ_${s.filesBucket}`;
-    const info = await jsm.streams.info(stream);
-    if (info.config.max_bytes !== opts.maxBytes) {
-      await jsm.streams.update(stream, { ...info.config, max_bytes: opts.maxBytes });
+    const stream = objectStreamName(s.filesBucket);
+    if (opts.replicas) await raiseReplicas(jsm, stream, opts.replicas);
+    if (opts.maxBytes) {
+      const info = await jsm.streams.info(stream);
+      if (info.config.max_bytes !== opts.maxBytes) {
+        await jsm.streams.update(stream, { ...info.config, max_bytes: opts.maxBytes });
+      }
     }
   }
   return {

@@ -19,6 +19,16 @@ export class Limiter {
     else this.active--;
   }
 
+  /** run `fn` in a slot: waits for one, gives it back (or straight to the next in line) after */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
   /** resolves once nothing runs */
   async idle(): Promise<void> {
     while (this.active > 0) await new Promise((r) => setTimeout(r, 10));

@@ -16,7 +16,7 @@
  */
 import type { Logger } from '@parley/logger';
 import type { Subjects } from '@parley/protocol';
-import type { KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import type { JetStreamManager, KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
 import { kvStreamName, raiseReplicas } from './replicas.js';
 
 export interface PresenceBucketOptions {
@@ -86,6 +86,8 @@ export function createPresenceView(nc: NatsConnection, s: Subjects, opts: Presen
   const users = new Map<number, UserPresence>();
   const listeners: Array<(c: PresenceChange) => void> = [];
   let kv: KV | undefined;
+  /** made on the first relist, reused by every later one (each jetstreamManager() costs a request) */
+  let jsm: JetStreamManager | undefined;
   let watch: QueuedIterator<KvEntry> | undefined;
   let loop: Promise<void> | undefined;
   let relistTimer: NodeJS.Timeout | undefined;
@@ -137,7 +139,8 @@ export function createPresenceView(nc: NatsConnection, s: Subjects, opts: Presen
     if (!kv || stopped) return;
     const before = lastRevision;
     const subjectPrefix = `$KV.${s.presenceBucket}.`;
-    const info = await (await nc.jetstreamManager()).streams.info(`KV_${s.presenceBucket}`, {
+    jsm ??= await nc.jetstreamManager();
+    const info = await jsm.streams.info(kvStreamName(s.presenceBucket), {
       subjects_filter: `${subjectPrefix}p.>`,
     });
     const live = new Set(

@@ -23,7 +23,7 @@ export interface RetryOptions {
 }
 
 /** delay before attempt `n` (1 = the first retry): full jitter under an exponential cap */
-export function backoffDelay(n: number, minMs: number, maxMs: number): number {
+function backoffDelay(n: number, minMs: number, maxMs: number): number {
   const cap = Math.min(maxMs, minMs * 2 ** Math.min(n - 1, 20));
   return Math.max(minMs, Math.round(Math.random() * cap));
 }

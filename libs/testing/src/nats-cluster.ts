@@ -75,8 +75,11 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
       async restart() {
         proc = spawn('nats-server', args, { stdio: 'ignore' });
         const child = proc;
-        // a test process that exits without reaching its cleanup must not leave a node behind
-        process.once('exit', () => child.kill('SIGKILL'));
+        // a test process that exits without reaching its cleanup must not leave a node behind (one
+        // listener per live node: removed when it exits, so restarts do not pile them up)
+        const orphan = () => child.kill('SIGKILL');
+        process.once('exit', orphan);
+        child.once('exit', () => process.off('exit', orphan));
         await waitFor(async () => (await fetch(`http://127.0.0.1:${p.monitor}/healthz`)).ok, {
           timeoutMs: 15_000,
           intervalMs: 50,

@@ -72,7 +72,9 @@ export async function startNatsServer(): Promise<PrivateNats> {
     });
     // a test process that exits without reaching its cleanup must not leave the server behind
     const child = proc;
-    process.once('exit', () => child.kill('SIGKILL'));
+    const orphan = () => child.kill('SIGKILL');
+    process.once('exit', orphan);
+    child.once('exit', () => process.off('exit', orphan));
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (await canConnect(port)) return;

@@ -13,10 +13,9 @@
  * server's acceptance, inside the in-flight limit, so the only repeat a crash
  * can cause is the SMTP transaction(s) in flight at that moment.
  */
-import { type JsonKv, retry } from '@parley/bus';
+import { type JsonKv, Limiter, retry } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { createBatches } from './batches.js';
-import { createInFlightLimit } from './in-flight.js';
 import type { Quota } from './quota.js';
 import { createRecordStore, type Rec, stamp } from './record-store.js';
 import { isFinal, keys, type MailRecipient, type MailValue, type SendingRecord } from './records.js';
@@ -50,7 +49,9 @@ export function createDeliveries(deps: DeliveryDeps) {
   const { kv, quota } = deps;
   const records = createRecordStore(kv);
   const batches = createBatches(kv, records);
-  const limit = createInFlightLimit(deps.inFlight);
+  // at most `inFlight` e-mails between "the SMTP transaction starts" and "its record says sent": a
+  // crash can only repeat an e-mail in that window, so this bounds the repeats per crash (§6)
+  const limit = new Limiter(deps.inFlight);
   /** keys this process is transmitting now */
   const transmitting = new Set<string>();
 
@@ -109,7 +110,7 @@ export function createDeliveries(deps: DeliveryDeps) {
           deps.onResult('failed');
           throw err;
         }
-        // accepted: record it before the next transaction may start (see in-flight.ts). A write
+        // accepted: record it before the next transaction may start (the limit above). A write
         // whose answer was lost (a NATS node dying) leaves a stale revision: re-read and retry, or
         // the record stays `sending` and another instance sends the e-mail again
         await lease.release().catch(() => undefined);

@@ -98,7 +98,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       s,
       {
         retentionMs: config.FEED_RETENTION_HOURS * 3_600_000,
-        duplicateWindowMs: config.FEED_DUPLICATE_WINDOW_SECONDS * 1000,
+        duplicateWindowMs: windowMs,
         replicas: config.NATS_REPLICAS,
       },
       { update: true },

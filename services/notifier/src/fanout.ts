@@ -28,7 +28,7 @@ export function countersOf(dialogId: number, m: MemberState): FeedItem[] {
 }
 
 /** PROTOCOL.md §9: a staff user's queue frame, only when the event says the queue moved. */
-export function awaitingOf(m: MemberState): FeedItem[] {
+function awaitingOf(m: MemberState): FeedItem[] {
   return m.awaiting ? [{ event: 'notifications.dialogs.awaiting.count', data: m.awaiting }] : [];
 }
 

@@ -12,9 +12,14 @@ export function nowUtc(): string {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${frac}`;
 }
 
-/** `ms` milliseconds ago, in UTC, as DATETIME(6) wants it (millisecond precision). */
+/** epoch ms → `YYYY-MM-DD HH:MM:SS.ffffff` (UTC), as DATETIME(6) holds it (millisecond precision). */
+export function utcAt(epochMs: number): string {
+  return `${new Date(epochMs).toISOString().slice(0, 23).replace('T', ' ')}000`;
+}
+
+/** `ms` milliseconds ago, in UTC, as DATETIME(6) wants it. */
 export function utcAgo(ms: number): string {
-  return `${new Date(Date.now() - ms).toISOString().slice(0, 23).replace('T', ' ')}000`;
+  return utcAt(Date.now() - ms);
 }
 
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();

@@ -10,14 +10,9 @@ import { ParleyError, type ResponseTimesStats } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
 import { findQueueCounts, findReplySamples, teamAwaitingCount } from '../db/repositories/reply-times.js';
 import { figures } from '../domain/percentiles.js';
-import { formatDate } from '../dto/dates.js';
+import { formatDate, utcAt } from '../dto/dates.js';
 
 const DEFAULT_WINDOW_MS = 30 * 24 * 3600 * 1000;
-
-/** epoch ms → `YYYY-MM-DD HH:MM:SS.ffffff` (UTC), as DATETIME(6) holds it */
-function utc(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 23).replace('T', ' ')}000`;
-}
 
 export const adminStatsResponseTimes =
   (ctx: DialogsContext): Handler<'admin.stats.response_times'> =>
@@ -25,7 +20,7 @@ export const adminStatsResponseTimes =
     const to = req.to ?? Date.now();
     const from = req.from ?? to - DEFAULT_WINDOW_MS;
     if (from >= to) throw ParleyError.invalid('from');
-    const [fromUtc, toUtc] = [utc(from), utc(to)];
+    const [fromUtc, toUtc] = [utcAt(from), utcAt(to)];
     const samples = await findReplySamples(ctx.sql, fromUtc, toUtc);
     const byReviewer = new Map<number, number[]>();
     const team: number[] = [];

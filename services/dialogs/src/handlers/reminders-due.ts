@@ -11,7 +11,7 @@ import { STAFF_ROLES } from '../db/repositories/awaiting.js';
 import { findMembersOf } from '../db/repositories/dialogs.js';
 import { findUsers, USER_COLUMNS } from '../db/repositories/users.js';
 import { placeholders, type Sql } from '../db/sql.js';
-import { formatDate } from '../dto/dates.js';
+import { formatDate, utcAt } from '../dto/dates.js';
 
 interface Waiting {
   id: number;
@@ -37,16 +37,12 @@ const TEAM_DUE = `SELECT id, awaiting_since AS since,
     (SELECT COUNT(*) FROM dialogs WHERE with_role = 'support' AND awaiting_since < ?) AS total
    FROM dialogs WHERE with_role = 'support' AND awaiting_since < ? ORDER BY awaiting_since, id LIMIT ?`;
 
-function utc(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 23).replace('T', ' ')}000`;
-}
-
 const fullName = (u: UserRow | undefined) => (u ? `${u.first_name} ${u.last_name}`.trim() || u.email : '');
 
 export const remindersDue =
   (ctx: DialogsContext): Handler<'reminders.due'> =>
   async ({ before, limit }) => {
-    const cut = utc(before);
+    const cut = utcAt(before);
     const staff = await ctx.sql.rows<UserRow>(
       `SELECT ${USER_COLUMNS} FROM users WHERE role IN (${placeholders(STAFF_ROLES.length)}) ORDER BY id`,
       [...STAFF_ROLES],

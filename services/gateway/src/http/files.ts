@@ -59,7 +59,8 @@ export function filesRoutes(deps: FilesDeps): HttpRoute[] {
       async handle(request, reply) {
         const principal = await requireUser(deps.authenticate, request);
         const req = request.raw;
-        if (Number(req.headers['content-length'] ?? 0) > deps.maxUploadBytes + MULTIPART_SLACK) {
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (declared > deps.maxUploadBytes + MULTIPART_SLACK) {
           throw new ParleyError('payload_too_large');
         }
         // the user's allowance for the day: refused before any byte is stored when it is spent, and
@@ -71,7 +72,6 @@ export function filesRoutes(deps: FilesDeps): HttpRoute[] {
           { requestId: request.id },
         );
         const left = deps.quotaBytesPerDay - usage.bytes;
-        const declared = Number(req.headers['content-length'] ?? 0);
         if (left <= 0 || declared > left + MULTIPART_SLACK) throw quotaSpent();
         const limit = Math.min(deps.maxUploadBytes, left);
         const overLimit = left < deps.maxUploadBytes ? quotaSpent : tooLarge;

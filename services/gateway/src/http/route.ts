@@ -34,12 +34,6 @@ export interface HttpRoute {
   handle(request: FastifyRequest, reply: FastifyReply): Promise<unknown>;
 }
 
-/** the route's table entry, as fastify keeps it in `routeOptions.config` */
-export interface RouteConfig {
-  name: string;
-  streamBody: boolean;
-}
-
 declare module 'fastify' {
   interface FastifyContextConfig {
     name?: string;

@@ -100,8 +100,8 @@ class SocketActor implements Connection {
   private readonly deps: ConnectionDeps;
   private readonly bucket: TokenBucket;
   private child: Logger | undefined;
-  /** frames waiting for the loop (made on the first frame) */
-  private queue: string[] | undefined;
+  /** frames waiting for the loop, with their UTF-8 size (made on the first frame) */
+  private queue: Array<{ text: string; bytes: number }> | undefined;
   /** UTF-8 bytes of the frames in `queue` */
   private queuedBytes = 0;
   private strikes = 0;
@@ -238,8 +238,9 @@ class SocketActor implements Connection {
   }
 
   private async run(): Promise<void> {
-    for (let text = this.queue?.shift(); text !== undefined; text = this.queue?.shift()) {
-      this.queuedBytes -= Buffer.byteLength(text);
+    for (let next = this.queue?.shift(); next !== undefined; next = this.queue?.shift()) {
+      const { text } = next;
+      this.queuedBytes -= next.bytes;
       if (this.draining) {
         const { event, request_id } = peek(text);
         this.sendFrame(toErrorFrame(event, new ParleyError('unavailable'), this.deps.locale, request_id));
@@ -254,11 +255,10 @@ class SocketActor implements Connection {
    * would otherwise queue frames without end. Counted before the rate limit, so refused frames
    * (answered at once, never queued) count too only while something is waiting.
    */
-  private overQueueLimit(text: string): boolean {
+  private overQueueLimit(bytes: number): boolean {
     const { limits } = this.deps;
     const waiting = this.queue?.length ?? 0;
     if (waiting === 0) return false;
-    const bytes = Buffer.byteLength(text);
     if (waiting < limits.maxQueuedFrames && this.queuedBytes + bytes <= limits.maxQueuedBytes) return false;
     this.log().warn({ waiting, bytes: this.queuedBytes }, 'too many frames waiting: closing');
     this.close(CLOSE_CODES.QUEUE_FULL, 'too many frames waiting');
@@ -270,10 +270,9 @@ class SocketActor implements Connection {
   private onMessage(data: RawData): void {
     if (this.draining || this.deps.ws.readyState !== WebSocket.OPEN) return;
     const { limits, metrics, locale } = this.deps;
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as Buffer).toString('utf8');
-    if (this.overQueueLimit(text)) return;
+    const raw = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+    const text = raw.toString('utf8');
+    if (this.overQueueLimit(raw.length)) return;
     if (!this.bucket.take()) {
       this.strikes++;
       if (this.strikes > limits.burst) {
@@ -287,13 +286,13 @@ class SocketActor implements Connection {
       return;
     }
     this.strikes = 0;
-    this.enqueue(text);
+    this.enqueue(text, raw.length);
   }
 
-  private enqueue(text: string): void {
+  private enqueue(text: string, bytes = Buffer.byteLength(text)): void {
     this.queue ??= [];
-    this.queue.push(text);
-    this.queuedBytes += Buffer.byteLength(text);
+    this.queue.push({ text, bytes });
+    this.queuedBytes += bytes;
     this.loop ??= this.run()
       .catch((err: unknown) => this.log().error({ err }, 'connection loop failed'))
       .finally(() => {

@@ -33,10 +33,6 @@ export class FeedCursor {
     this.sink = sink;
   }
 
-  get replaying(): boolean {
-    return this.held !== undefined;
-  }
-
   /** a live entry (the hub hands them over in seq order); held while a replay runs */
   live(seq: number, entry: FeedEntry, encoded?: EncodedEntry): boolean {
     if (this.held) {

@@ -38,7 +38,6 @@ export interface SocketQuota {
    * user already holds `max`. The returned release is safe to call more than once.
    */
   reserve(userId: number): (() => void) | null;
-  held(userId: number): number;
 }
 
 export function createSocketQuota(max: number): SocketQuota {
@@ -57,6 +56,5 @@ export function createSocketQuota(max: number): SocketQuota {
         else held.delete(userId);
       };
     },
-    held: (userId) => held.get(userId) ?? 0,
   };
 }

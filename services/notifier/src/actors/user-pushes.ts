@@ -47,7 +47,7 @@ export interface UserPushes {
 }
 
 /** The feed entries of a member push: the frame, then (when given) its counters. */
-export function entriesOf(p: MemberPush, withCounters: boolean): Entry[] {
+function entriesOf(p: MemberPush, withCounters: boolean): Entry[] {
   const out: Entry[] = [
     { entry: feedEntry(p.frame, p.frameSkip), msgId: `${p.event_id}:${p.user_id}:frame` },
   ];
