@@ -88,7 +88,15 @@ describe('event stream', () => {
     }
     for (let i = 0; i < 40; i++) await publishEvent(nc, s, seenEvent(i));
     await waitFor(() => handled.length >= 40, { what: '40 events' });
-    await sleep(300);
+    // every event acknowledged: nothing can be redelivered to the other instance any more
+    const jsm = await nc.jetstreamManager();
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(s.eventStream, s.durable('notifier'));
+        return info.num_ack_pending === 0 && info.num_pending === 0;
+      },
+      { what: 'every event acknowledged' },
+    );
     expect([...handled].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     await dropStream(s);
   });
