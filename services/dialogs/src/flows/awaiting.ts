@@ -47,6 +47,8 @@ export async function moveAwaiting(
   author: UserRow | undefined,
   authorId: number,
   now: string,
+  /** the support users, as the caller may already have read them in this transaction */
+  supportIds: () => Promise<number[]> = () => findSupportIds(sql),
 ): Promise<AwaitingMove> {
   const team = dialog.with_role === 'support';
   // support dialogs: writeAccess read the author's row; plain dialogs: every member's role, one query
@@ -65,7 +67,7 @@ export async function moveAwaiting(
   if (open !== null) {
     await insertReplyTime(sql, { dialogId: dialog.id, userId: authorId, team, since: open, repliedAt: now });
   }
-  if (team) return { moved: await findSupportIds(sql), members: undefined, team: delta };
+  if (team) return { moved: await supportIds(), members: undefined, team: delta };
   const staff = [...roles].filter(([, role]) => isStaff(role)).map(([id]) => id);
   await setMembersAwaiting(sql, dialog.id, staff, since);
   return { moved: staff, members: { ids: staff, delta }, team: 0 };

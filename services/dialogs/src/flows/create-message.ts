@@ -122,9 +122,15 @@ async function createInTx(
   const up = members.filter((m) => m.user_id !== authorId && m.unread_count === 0).map((m) => m.user_id);
   // every user whose counters move gets a new counters version (the team too when its counter moves)
   const changed = members.map((m) => m.user_id).filter((u) => u !== authorId);
-  if (teamDelta) changed.push(...(await findSupportIds(sql)));
+  // read at most once per create: the team counter and the team's queue both need it
+  let support: Promise<number[]> | undefined;
+  const supportIds = () => {
+    support ??= findSupportIds(sql);
+    return support;
+  };
+  if (teamDelta) changed.push(...(await supportIds()));
   // the reviewer's queue (§9): users whose count or oldest date moved get a counters version too
-  const queue = await moveAwaiting(sql, dialog, members, author, authorId, now);
+  const queue = await moveAwaiting(sql, dialog, members, author, authorId, now, supportIds);
   await bumpCounters(sql, [...changed, ...queue.moved], up, 1, {
     exceptSupport: !rowCountsForUser(dialog.with_role, 'support'),
     awaiting: queue.members,
