@@ -92,9 +92,10 @@ export function renderMarkdown(source: string): string {
  * markdown (`&` only before a space or the end: never an entity; `>` only inside a line: never a quote).
  */
 const PLAIN = /^[\p{L}\p{M}\p{N} \n,.;:?!'"()\->&]*$/u;
-/** what could still make markdown of those characters: an indented, list, quote or setext line start;
+/** what could still make markdown of those characters: an indented, list, quote, setext or GFM table
+ * delimiter (`:-`) line start;
  * trailing spaces (a hard break); an `&` that could start an entity; a GFM `www.` autolink */
-const NOT_PLAIN = /(^|\n)([ \->]|\p{N}+[.)])| (\n|$)|&(?! )|www\./iu;
+const NOT_PLAIN = /(^|\n)([ \->:]|\p{N}+[.)])| (\n|$)|&(?! )|www\./iu;
 
 /** The HTML of a source without markdown syntax, or undefined when it may have some. */
 export function plainText(source: string): string | undefined {

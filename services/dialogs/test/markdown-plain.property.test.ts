@@ -127,6 +127,9 @@ describe('renderMarkdown fast path for plain text', () => {
       '    code',
       'a &amp; b',
       'x\n===',
+      // a GFM table delimiter row without pipes (found by the property above)
+      'a\n:-',
+      'a\n:-:',
     ]) {
       expect(plainText(s)).toBeUndefined();
       same(s);
