@@ -162,15 +162,17 @@ test('streams, buckets and the object store upgrade from 1 to 3 replicas in plac
         await publishEvent(nc, s, event(i), { timeoutMs: 2_000 });
         return true;
       },
-      { timeoutMs: 30_000, intervalMs: 200, what: `event ${i} stored with a node down` },
+      // a new stream leader is elected first: seconds on a quiet machine, longer on a loaded one
+      // (nats-server 2.9's raft timers), so the bound is generous
+      { timeoutMs: 90_000, intervalMs: 200, what: `event ${i} stored with a node down` },
     );
   }
   await waitFor(async () => (await mail3.put('b', { n: 2 })) > 0, {
-    timeoutMs: 30_000,
+    timeoutMs: 90_000,
     intervalMs: 200,
     what: 'a KV write with a node down',
   });
-  await waitFor(() => after.length >= 3, { timeoutMs: 30_000, what: 'events 6–8 consumed with a node down' });
+  await waitFor(() => after.length >= 3, { timeoutMs: 90_000, what: 'events 6–8 consumed with a node down' });
   expect([...new Set(after)].sort()).toEqual([6, 7, 8]);
   await leader!.restart();
-}, 120_000);
+}, 360_000);
