@@ -182,6 +182,8 @@ test('the gateway restarts: the client reconnects by itself, a request made mean
 
 test('resume (PROTOCOL.md §8): messages written while its gateway was down arrive after the reconnect, once each, in order', async () => {
   const a = await client(1);
+  // the client knows where it stands in its feed (the first `sync` answered) before it goes away
+  await waitFor(() => a.seq > 0, { ...WAIT, what: 'the first sync answer' });
   const other = await startGateway(backend.prefix);
   const writer = await client(2, { url: other.url });
   const pushes = collect<MessageDto>(a, 'dialogs.messages.create');
