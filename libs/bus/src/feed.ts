@@ -23,7 +23,7 @@ import {
 } from 'nats';
 import { decode, encode } from './codec.js';
 import { isJsNotFound } from './not-found.js';
-import { raiseReplicas } from './replicas.js';
+import { ensureStream } from './stream.js';
 
 /** Headers the server sets on republished messages. */
 export const REPUBLISH_HEADERS = {
@@ -56,41 +56,33 @@ export async function ensureFeedStream(
   opts: FeedStreamOptions,
   mode: { update?: boolean } = {},
 ): Promise<void> {
-  const jsm = await nc.jetstreamManager();
   const maxAge = nanos(Math.round(opts.retentionMs));
   const window = nanos(Math.round(Math.min(opts.duplicateWindowMs, opts.retentionMs)));
-  let existing: Awaited<ReturnType<typeof jsm.streams.info>> | undefined;
-  try {
-    existing = await jsm.streams.info(s.feedStream);
-  } catch {
-    existing = undefined;
+  const existing = await ensureStream(
+    nc,
+    {
+      name: s.feedStream,
+      subjects: [s.feedWildcard],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: maxAge,
+      duplicate_window: window,
+      allow_direct: true,
+      republish: { src: s.feedWildcard, dest: s.feedRepublish },
+    },
+    opts.replicas,
+  );
+  if (existing && mode.update && (existing.max_age !== maxAge || existing.duplicate_window !== window)) {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.update(s.feedStream, {
+      ...existing,
+      // `existing` is the config from before ensureStream raised the replicas
+      num_replicas: Math.max(existing.num_replicas, opts.replicas ?? 1),
+      max_age: maxAge,
+      duplicate_window: window,
+    });
   }
-  if (!existing) {
-    try {
-      await jsm.streams.add({
-        name: s.feedStream,
-        subjects: [s.feedWildcard],
-        retention: RetentionPolicy.Limits,
-        storage: StorageType.File,
-        discard: DiscardPolicy.Old,
-        max_age: maxAge,
-        duplicate_window: window,
-        allow_direct: true,
-        republish: { src: s.feedWildcard, dest: s.feedRepublish },
-        num_replicas: opts.replicas ?? 1,
-      });
-      return;
-    } catch (err) {
-      // another instance created it in between
-      existing = await jsm.streams.info(s.feedStream).catch(() => {
-        throw err;
-      });
-    }
-  }
-  if (mode.update && (existing.config.max_age !== maxAge || existing.config.duplicate_window !== window)) {
-    await jsm.streams.update(s.feedStream, { ...existing.config, max_age: maxAge, duplicate_window: window });
-  }
-  await raiseReplicas(jsm, s.feedStream, opts.replicas ?? 1);
 }
 
 /** Append one entry to a user's feed; a repeated `msgId` within the duplicate window stores nothing. */

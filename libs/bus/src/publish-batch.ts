@@ -5,8 +5,10 @@
  * subscription, a timer and an error object with a captured stack each — which the outbox relay's
  * profile showed on every event. Same guarantees as `publishEvent`: the event id is the JetStream
  * msg id (server-side dedupe), and the stream stores the events in the order given (one connection).
+ * The notifier's per-partition copies (`<prefix>.ntf.<p>`) go in the same batch, right after their
+ * event, so each partition holds its events in the domain stream's order.
  */
-import type { DomainEvent, Subjects } from '@parley/protocol';
+import { type DomainEvent, notifyPartitionsOf, type Subjects } from '@parley/protocol';
 import { createInbox, type Msg, type NatsConnection, headers as natsHeaders } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
 
@@ -18,9 +20,34 @@ export interface PublishedEvent {
   duplicate: boolean;
 }
 
+/** one message of a batch: where it goes, its dedupe id and its bytes */
+interface Outgoing {
+  subject: string;
+  msgId: string;
+  data: Uint8Array;
+  requestId: string | null | undefined;
+  /** the event it belongs to */
+  event: number;
+}
+
 /**
- * Publish `events` in order; resolves when every ack (or error) arrived or `timeoutMs` passed, with
- * one settled result per event (a missing ack is a timeout error for that event).
+ * Every message publishing `event` takes: the domain event on its subject, then one copy per notifier
+ * partition its members fall in (`<prefix>.ntf.<p>`, msg id `<event id>:<p>`), encoded once.
+ */
+function messagesOf(s: Subjects, event: DomainEvent, index: number): Outgoing[] {
+  const data = encode(event);
+  const base = { data, requestId: event.request_id, event: index };
+  return [
+    { subject: s.event(event.type), msgId: event.id, ...base },
+    ...notifyPartitionsOf(event).map((p) => ({ subject: s.notify(p), msgId: `${event.id}:${p}`, ...base })),
+  ];
+}
+
+/**
+ * Publish `events` in order (each with its notifier copies); resolves when every ack (or error)
+ * arrived or `timeoutMs` passed, with one settled result per event: fulfilled with the domain
+ * event's stream position when every message of it was stored, else the first failure (a missing ack
+ * is a timeout error).
  */
 export function publishEvents(
   nc: NatsConnection,
@@ -28,42 +55,53 @@ export function publishEvents(
   events: readonly DomainEvent[],
   opts: { timeoutMs?: number } = {},
 ): Promise<PromiseSettledResult<PublishedEvent>[]> {
-  const results: PromiseSettledResult<PublishedEvent>[] = new Array(events.length);
-  if (events.length === 0) return Promise.resolve(results);
+  if (events.length === 0) return Promise.resolve([]);
+  const out = events.flatMap((e, i) => messagesOf(s, e, i));
+  const acks: PromiseSettledResult<PublishedEvent>[] = new Array(out.length);
   const inbox = createInbox();
   return new Promise((resolve) => {
-    let left = events.length;
+    let left = out.length;
     const settle = (i: number, r: PromiseSettledResult<PublishedEvent>) => {
-      if (results[i] !== undefined) return;
-      results[i] = r;
+      if (acks[i] !== undefined) return;
+      acks[i] = r;
       if (--left === 0) finish();
     };
     const finish = () => {
       clearTimeout(timer);
       sub.unsubscribe();
-      for (let i = 0; i < results.length; i++)
-        results[i] ??= { status: 'rejected', reason: new Error('timed out waiting for the JetStream ack') };
+      const results: PromiseSettledResult<PublishedEvent>[] = new Array(events.length);
+      out.forEach((o, i) => {
+        const ack = acks[i] ?? {
+          status: 'rejected',
+          reason: new Error('timed out waiting for the JetStream ack'),
+        };
+        const prev = results[o.event];
+        // the domain event's own ack comes first and gives the position; a failed copy fails the event
+        if (prev === undefined || (prev.status === 'fulfilled' && ack.status === 'rejected')) {
+          results[o.event] = ack;
+        }
+      });
       resolve(results);
     };
     const sub = nc.subscribe(`${inbox}.*`, {
       callback: (err, m) => {
         if (err) return;
         const i = Number(m.subject.slice(inbox.length + 1));
-        if (!Number.isInteger(i) || i < 0 || i >= events.length) return;
+        if (!Number.isInteger(i) || i < 0 || i >= out.length) return;
         settle(i, ackOf(m));
       },
     });
     const timer = setTimeout(finish, opts.timeoutMs ?? 5_000);
     try {
-      events.forEach((event, i) => {
+      out.forEach((o, i) => {
         const h = natsHeaders();
-        h.set(MSG_ID_HEADER, event.id);
-        if (event.request_id) h.set(HEADERS.REQUEST_ID, event.request_id);
-        nc.publish(s.event(event.type), encode(event), { reply: `${inbox}.${i}`, headers: h });
+        h.set(MSG_ID_HEADER, o.msgId);
+        if (o.requestId) h.set(HEADERS.REQUEST_ID, o.requestId);
+        nc.publish(o.subject, o.data, { reply: `${inbox}.${i}`, headers: h });
       });
     } catch (err) {
       // the connection is closed or draining: nothing more goes out
-      for (let i = 0; i < events.length; i++) settle(i, { status: 'rejected', reason: err });
+      for (let i = 0; i < out.length; i++) settle(i, { status: 'rejected', reason: err });
     }
   });
 }

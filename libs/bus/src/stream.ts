@@ -21,8 +21,10 @@ import {
   headers as natsHeaders,
   RetentionPolicy,
   StorageType,
+  type StreamConfig,
 } from 'nats';
-import { decode, encode, HEADERS } from './codec.js';
+import { decode } from './codec.js';
+import { type PublishedEvent, publishEvents } from './publish-batch.js';
 import { raiseReplicas } from './replicas.js';
 import { retry } from './retry.js';
 
@@ -43,54 +45,81 @@ export interface StreamOptions {
   replicas?: number;
 }
 
-/** Create the event stream if missing (idempotent, safe from several processes). */
+/**
+ * Create a stream if missing (idempotent, safe from several processes: a lost creation race finds
+ * the winner's stream) and raise its replicas to `replicas`; answers the stream's config as found,
+ * or undefined when this call created it.
+ */
+export async function ensureStream(
+  nc: NatsConnection,
+  config: Partial<StreamConfig> & { name: string },
+  replicas = 1,
+): Promise<StreamConfig | undefined> {
+  const jsm = await nc.jetstreamManager();
+  let existing: StreamConfig;
+  try {
+    existing = (await jsm.streams.info(config.name)).config;
+  } catch {
+    try {
+      await jsm.streams.add({ ...config, num_replicas: replicas });
+      return undefined;
+    } catch (err) {
+      // another instance created it in between
+      existing = (
+        await jsm.streams.info(config.name).catch(() => {
+          throw err;
+        })
+      ).config;
+    }
+  }
+  await raiseReplicas(jsm, config.name, replicas);
+  return existing;
+}
+
+/**
+ * Create the event stream and the notifier's partition stream if missing. The partition stream is a
+ * work queue: a copy leaves it once its partition's notifier acknowledged it.
+ */
 export async function ensureEventStream(
   nc: NatsConnection,
   s: Subjects,
   opts: StreamOptions = {},
 ): Promise<void> {
-  const jsm = await nc.jetstreamManager();
-  const config = {
-    name: s.eventStream,
-    subjects: [s.eventWildcard],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    max_age: nanos(opts.maxAgeMs ?? 7 * 24 * 3600_000),
-    duplicate_window: nanos(opts.duplicateWindowMs ?? 120_000),
-    num_replicas: opts.replicas ?? 1,
-  };
-  try {
-    await jsm.streams.info(s.eventStream);
-  } catch {
-    try {
-      await jsm.streams.add(config);
-      return;
-    } catch (err) {
-      // another instance created it in between
-      await jsm.streams.info(s.eventStream).catch(() => {
-        throw err;
-      });
-    }
-  }
-  await raiseReplicas(jsm, s.eventStream, opts.replicas ?? 1);
+  const maxAge = nanos(opts.maxAgeMs ?? 7 * 24 * 3600_000);
+  const window = nanos(opts.duplicateWindowMs ?? 120_000);
+  const common = { storage: StorageType.File, max_age: maxAge, duplicate_window: window };
+  await ensureStream(
+    nc,
+    { name: s.eventStream, subjects: [s.eventWildcard], retention: RetentionPolicy.Limits, ...common },
+    opts.replicas,
+  );
+  await ensureStream(
+    nc,
+    {
+      name: s.notifyStream,
+      subjects: [s.notifyWildcard],
+      retention: RetentionPolicy.Workqueue,
+      // a notifier taking a partition over reads what its last holder left unacknowledged
+      allow_direct: true,
+      ...common,
+    },
+    opts.replicas,
+  );
 }
 
-/** Publish one domain event; the event id is the JetStream msg id, so a retry is a no-op. */
+/**
+ * Publish one domain event (and its notifier copies); the event id is the JetStream msg id, so a
+ * retry is a no-op.
+ */
 export async function publishEvent(
   nc: NatsConnection,
   s: Subjects,
   event: DomainEvent,
   opts: { timeoutMs?: number } = {},
-): Promise<{ seq: number; duplicate: boolean }> {
-  const js = nc.jetstream();
-  const h = natsHeaders();
-  if (event.request_id) h.set(HEADERS.REQUEST_ID, event.request_id);
-  const ack = await js.publish(s.event(event.type), encode(event), {
-    msgID: event.id,
-    headers: h,
-    timeout: opts.timeoutMs ?? 5_000,
-  });
-  return { seq: ack.seq, duplicate: ack.duplicate };
+): Promise<PublishedEvent> {
+  const [result] = await publishEvents(nc, s, [event], opts);
+  if (result?.status !== 'fulfilled') throw result?.reason ?? new Error('not published');
+  return result.value;
 }
 
 export interface ConsumerOptions {
@@ -116,8 +145,11 @@ export interface ConsumerOptions {
   /** events handled at once; events are ordered per `keyOf` */
   concurrency?: number;
   keyOf?: (event: DomainEvent) => string;
-  /** durable name override (tests) */
+  /** durable name; default the service's durable on the event stream */
   durable?: string;
+  /** the stream and subject consumed; default the event stream, every event */
+  stream?: string;
+  filterSubject?: string;
   /** events delivered and not yet acked, across every instance; default 1000 */
   maxAckPending?: number;
   /** replicas of the event stream (NATS_REPLICAS); default 1 */
@@ -150,8 +182,16 @@ export async function ensureDurable(
   nc: NatsConnection,
   s: Subjects,
   durable: string,
-  opts: { ackWaitMs: number; maxDeliver: number; maxAckPending?: number; replicas?: number },
+  opts: {
+    ackWaitMs: number;
+    maxDeliver: number;
+    maxAckPending?: number;
+    replicas?: number;
+    stream?: string;
+    filterSubject?: string;
+  },
 ): Promise<void> {
+  const stream = opts.stream ?? s.eventStream;
   const jsm = await nc.jetstreamManager();
   const config = {
     durable_name: durable,
@@ -159,22 +199,22 @@ export async function ensureDurable(
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(opts.ackWaitMs),
     max_deliver: opts.maxDeliver,
-    filter_subject: s.eventWildcard,
+    filter_subject: opts.filterSubject ?? s.eventWildcard,
     max_ack_pending: opts.maxAckPending ?? 1000,
     // set explicitly (not inherited): a consumer created while its stream had one replica is raised too
     ...(opts.replicas && opts.replicas > 1 ? { num_replicas: opts.replicas } : {}),
   };
   try {
-    await jsm.consumers.info(s.eventStream, durable);
-    await jsm.consumers.update(s.eventStream, durable, {
+    await jsm.consumers.info(stream, durable);
+    await jsm.consumers.update(stream, durable, {
       ack_wait: config.ack_wait,
       max_deliver: config.max_deliver,
       ...(opts.maxAckPending ? { max_ack_pending: opts.maxAckPending } : {}),
       ...(opts.replicas && opts.replicas > 1 ? { num_replicas: opts.replicas } : {}),
     });
   } catch {
-    await jsm.consumers.add(s.eventStream, config).catch(async (err) => {
-      await jsm.consumers.info(s.eventStream, durable).catch(() => {
+    await jsm.consumers.add(stream, config).catch(async (err) => {
+      await jsm.consumers.info(stream, durable).catch(() => {
         throw err;
       });
     });
@@ -196,8 +236,12 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
         maxDeliver,
         ...(opts.maxAckPending ? { maxAckPending: opts.maxAckPending } : {}),
         ...(opts.replicas ? { replicas: opts.replicas } : {}),
+        ...(opts.stream ? { stream: opts.stream } : {}),
+        ...(opts.filterSubject ? { filterSubject: opts.filterSubject } : {}),
       });
-      const consumer = await opts.nc.jetstream().consumers.get(opts.subjects.eventStream, durable);
+      const consumer = await opts.nc
+        .jetstream()
+        .consumers.get(opts.stream ?? opts.subjects.eventStream, durable);
       return consumer.consume({
         max_messages: Math.max(16, (opts.concurrency ?? 1) * 4),
         // a pull that the server stopped answering (its consumer leader moved, a node died) is

@@ -6,31 +6,37 @@
  * handles them before it starts consuming; their redeliveries later are duplicates its output
  * must already tolerate (the notifier's feed deduplicates by message id).
  */
-import {
-  type DomainEvent,
-  type DomainEventType,
-  domainEventSchema,
-  type ServiceName,
-  type Subjects,
-} from '@parley/protocol';
-import type { NatsConnection } from 'nats';
+import { type DomainEvent, type DomainEventType, domainEventSchema } from '@parley/protocol';
+import type { JetStreamManager, NatsConnection, StoredMsg } from 'nats';
 import { decode } from './codec.js';
 import { isJsNotFound } from './not-found.js';
 
 /** more than this many held events is not a crash window but a backlog: the consumer handles those */
 const MAX_UNACKED = 5_000;
 
+/** nats.js 2.29's manager has the direct-get API (next message by subject) its interface leaves out */
+interface DirectGet {
+  getMessage(stream: string, query: { seq: number; next_by_subj: string }): Promise<StoredMsg>;
+}
+function directOf(jsm: JetStreamManager): DirectGet {
+  return (jsm as JetStreamManager & { direct: DirectGet }).direct;
+}
+
 export async function readUnackedEvents(
   nc: NatsConnection,
-  s: Subjects,
-  service: ServiceName,
+  from_: {
+    stream: string;
+    durable: string;
+    /** the consumer's filter subject; its stream must allow direct gets */
+    subject?: string;
+  },
   types: readonly DomainEventType[],
 ): Promise<DomainEvent[]> {
   const jsm = await nc.jetstreamManager();
   let from: number;
   let to: number;
   try {
-    const ci = await jsm.consumers.info(s.eventStream, s.durable(service));
+    const ci = await jsm.consumers.info(from_.stream, from_.durable);
     from = ci.ack_floor.stream_seq + 1;
     to = ci.delivered.stream_seq;
   } catch (err) {
@@ -39,13 +45,24 @@ export async function readUnackedEvents(
   }
   from = Math.max(from, to - MAX_UNACKED + 1);
   const events: DomainEvent[] = [];
-  for (let seq = from; seq <= to; seq++) {
+  let seq = from;
+  while (seq <= to) {
     let data: Uint8Array;
     try {
-      data = (await jsm.streams.getMessage(s.eventStream, { seq })).data;
+      // a filtered consumer's range spans other subjects' messages too: the next one on its subject
+      const m = from_.subject
+        ? await directOf(jsm).getMessage(from_.stream, { seq, next_by_subj: from_.subject })
+        : await jsm.streams.getMessage(from_.stream, { seq });
+      if (m.seq > to) break;
+      seq = m.seq + 1;
+      data = m.data;
     } catch (err) {
-      if (isJsNotFound(err)) continue; // removed by the stream's limits
-      throw err;
+      if (!isJsNotFound(err)) throw err;
+      // removed by the stream's limits or acknowledged out of order (a work queue drops it); with a
+      // subject: none left on it
+      if (from_.subject) break;
+      seq++;
+      continue;
     }
     let raw: unknown;
     try {

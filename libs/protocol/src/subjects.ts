@@ -23,6 +23,15 @@ export function subjects(prefix: string) {
     event: (type: DomainEventType) => `${prefix}.evt.${type}`,
     eventWildcard: `${prefix}.evt.>`,
     eventStream: `${token}_events`,
+    /**
+     * the notifier's copy of a domain event, one per notifier partition its members fall in
+     * (`notifyPartition`): each partition is consumed in order by the one notifier instance leasing it
+     */
+    notify: (partition: number) => `${prefix}.ntf.${partition}`,
+    notifyWildcard: `${prefix}.ntf.*`,
+    notifyStream: `${token}_notify`,
+    /** the durable consumer of one notifier partition */
+    notifyDurable: (partition: number) => `${token}_notifier_p${partition}`,
     /** durable consumer of the event stream for one service (shared by its instances) */
     durable: (service: ServiceName) => `${token}_${service}`,
     /** poison events a consumer gave up on */
@@ -63,6 +72,7 @@ export function allSubjectNames(
     ...services.map((x) => s.queue(x)),
     ...events.map((e) => s.event(e)),
     ...services.map((x) => s.deadLetter(x)),
+    s.notify(0),
     s.push(1),
     s.feed(1),
     s.userDeactivated,

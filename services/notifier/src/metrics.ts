@@ -42,9 +42,9 @@ export function createNotifierMetrics() {
       help: 'counter frames replaced by a later value before they were sent',
       registers: [registry],
     }),
-    leader: new Gauge({
-      name: 'parley_notifier_leader',
-      help: '1 while this instance holds the lease and consumes events',
+    partitions: new Gauge({
+      name: 'parley_notifier_partitions',
+      help: 'user partitions this instance consumes (they add up to 16 over the running instances)',
       registers: [registry],
     }),
   };

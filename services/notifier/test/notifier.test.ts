@@ -13,7 +13,7 @@ import {
 } from '@parley/bus';
 import { parseConfig } from '@parley/config';
 import { silentLogger } from '@parley/logger';
-import { type FeedEntry, subjects } from '@parley/protocol';
+import { type FeedEntry, NOTIFY_PARTITIONS, subjects } from '@parley/protocol';
 import { natsUrl, randomPrefix, waitFor } from '@parley/testing';
 import { createNotifierService, type NotifierService } from '../src/app.js';
 import { notifierConfigSpec } from '../src/config.js';
@@ -60,6 +60,7 @@ afterAll(async () => {
   sub.unsubscribe();
   const jsm = await nc.jetstreamManager();
   await jsm.streams.delete(s.eventStream).catch(() => undefined);
+  await jsm.streams.delete(s.notifyStream).catch(() => undefined);
   await jsm.streams.delete(s.feedStream).catch(() => undefined);
   await jsm.streams.delete(`KV_${s.leaseBucket('notifier')}`).catch(() => undefined);
   for (const c of conns) await c.close().catch(() => undefined);
@@ -146,23 +147,51 @@ describe('notifier', () => {
     expect(coalesced.values[0]?.value ?? 0).toBeGreaterThan(0);
   });
 
-  test('two instances: one is active, every frame arrives once; when it stops the other takes over', async () => {
+  test('two instances share the users: each consumes half the partitions, every frame arrives once, in order; when one stops the other takes its partitions', async () => {
     got.length = 0;
     const second = await startNotifier();
     const first = services[0] as NotifierService;
-    expect(first.active).toBe(true);
-    expect(second.active).toBe(false);
-    for (let i = 1; i <= 20; i++)
-      await publishEvent(nc, s, created(message(2000 + i, 4, 40), [member(41, 1, i, false)]));
-    await waitFor(() => of(41).length === 20, { what: '20 entries' });
+    const shared = () =>
+      first.partitions().length === NOTIFY_PARTITIONS / 2 &&
+      second.partitions().length === NOTIFY_PARTITIONS / 2 &&
+      new Set([...first.partitions(), ...second.partitions()]).size === NOTIFY_PARTITIONS;
+    await waitFor(shared, { timeoutMs: 15_000, what: 'the partitions to be shared 8 and 8' });
+    const framesOf = async (app: NotifierService) =>
+      (await app.metrics.frames.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const before = [await framesOf(first), await framesOf(second)];
+    // 40 receivers spread over the partitions, 5 messages each, in one dialog per receiver
+    const receivers = Array.from({ length: 40 }, (_, i) => 400 + i);
+    for (let i = 1; i <= 5; i++) {
+      for (const r of receivers) {
+        await publishEvent(nc, s, created(message(r * 100 + i, r, 40), [member(r, 1, i, false)]));
+      }
+    }
+    await waitFor(() => receivers.every((r) => of(r).length === 5), { what: 'every receiver gets 5' });
+    const share = [(await framesOf(first)) - (before[0] ?? 0), (await framesOf(second)) - (before[1] ?? 0)];
+    // each instance wrote the frames of its own users: both took part, together exactly once each
+    expect(share[0]).toBeGreaterThan(0);
+    expect(share[1]).toBeGreaterThan(0);
+    expect((share[0] ?? 0) + (share[1] ?? 0)).toBe(200);
+    for (const r of receivers) {
+      expect(of(r).map((e) => (e.item.data as { id: number }).id)).toEqual(
+        [1, 2, 3, 4, 5].map((i) => r * 100 + i),
+      );
+    }
+
     await first.stop();
-    await waitFor(() => second.active, { timeoutMs: 5_000, what: 'the standby to take over' });
-    for (let i = 21; i <= 30; i++)
-      await publishEvent(nc, s, created(message(2000 + i, 4, 40), [member(41, 1, i, false)]));
-    await waitFor(() => of(41).length >= 30, { what: '30 entries' });
+    await waitFor(() => second.partitions().length === NOTIFY_PARTITIONS, {
+      timeoutMs: 5_000,
+      what: 'the other instance to take every partition',
+    });
+    for (const r of receivers)
+      await publishEvent(nc, s, created(message(r * 100 + 6, r, 40), [member(r, 1, 6, false)]));
+    await waitFor(() => receivers.every((r) => of(r).length >= 6), { what: 'the sixth message everywhere' });
     await nc.flush();
-    const ids = of(41).map((e) => (e.item.data as { id: number }).id);
-    expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => 2001 + i));
+    for (const r of receivers) {
+      expect(of(r).map((e) => (e.item.data as { id: number }).id)).toEqual(
+        [1, 2, 3, 4, 5, 6].map((i) => r * 100 + i),
+      );
+    }
   });
 
   test('a counter older than one already in the feed is never appended, also by an instance that took over', async () => {
@@ -171,8 +200,9 @@ describe('notifier', () => {
     const drained = () =>
       waitFor(
         async () => {
-          const info = await jsm.consumers.info(s.eventStream, s.durable('notifier'));
-          return info.num_pending === 0 && info.num_ack_pending === 0;
+          // the partitions' stream is a work queue: empty once every copy was acknowledged
+          const info = await jsm.streams.info(s.notifyStream);
+          return info.state.messages === 0;
         },
         { timeoutMs: 10_000, what: 'the notifier to ack everything' },
       );

@@ -15,7 +15,7 @@ import {
 } from '@parley/bus';
 import { parseConfig } from '@parley/config';
 import { silentLogger } from '@parley/logger';
-import { subjects } from '@parley/protocol';
+import { notifyPartition, subjects } from '@parley/protocol';
 import { natsUrl, randomPrefix, waitFor } from '@parley/testing';
 import { createNotifierService, type NotifierService } from '../src/app.js';
 import { notifierConfigSpec } from '../src/config.js';
@@ -24,6 +24,7 @@ import { created, member, message } from './events.js';
 const logger = silentLogger();
 const prefix = randomPrefix();
 const s = subjects(prefix);
+const partition = notifyPartition(11);
 const conns: NatsConnection[] = [];
 const got: FeedDelivery[] = [];
 let nc: NatsConnection;
@@ -43,7 +44,7 @@ afterAll(async () => {
   await app?.stop().catch(() => undefined);
   sub.unsubscribe();
   const jsm = await nc.jetstreamManager();
-  for (const name of [s.eventStream, s.feedStream, `KV_${s.leaseBucket('notifier')}`]) {
+  for (const name of [s.eventStream, s.notifyStream, s.feedStream, `KV_${s.leaseBucket('notifier')}`]) {
     await jsm.streams.delete(name).catch(() => undefined);
   }
   for (const c of conns) await c.close().catch(() => undefined);
@@ -60,6 +61,10 @@ test('events a dead instance held are pushed first, in stream order, once each',
     service: 'notifier',
     logger,
     types: ['message.created', 'message.seen'],
+    // the partition of member 11, as its notifier consumes it
+    stream: s.notifyStream,
+    durable: s.notifyDurable(partition),
+    filterSubject: s.notify(partition),
     handle: (e) => {
       if (e.type === 'message.created') taken.push(e.message.id);
       return new Promise<void>(() => undefined);
@@ -96,7 +101,7 @@ test('events a dead instance held are pushed first, in stream order, once each',
   // the held events' redelivery after the ack wait appends no message frame twice
   await waitFor(
     async () =>
-      (await c.jetstreamManager().then((j) => j.consumers.info(s.eventStream, s.durable('notifier'))))
+      (await c.jetstreamManager().then((j) => j.consumers.info(s.notifyStream, s.notifyDurable(partition))))
         .num_ack_pending === 0,
     {
       timeoutMs: 30_000,

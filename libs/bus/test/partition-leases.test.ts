@@ -1,0 +1,139 @@
+/**
+ * Partition leases on the real NATS: the running instances share the partitions out, a partition is
+ * never worked on by two instances at once, one that stops gives its partitions back at once, one
+ * that dies loses them when its keys expire, and a lease bucket that disappears is re-created.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import {
+  connectBus,
+  createPartitionLeases,
+  kvStreamName,
+  type NatsConnection,
+  type PartitionLeases,
+  shareOf,
+} from '@parley/bus';
+import { silentLogger } from '@parley/logger';
+import { subjects } from '@parley/protocol';
+import { natsUrl, randomPrefix, waitFor } from '@parley/testing';
+
+const logger = silentLogger();
+const P = 16;
+const conns: NatsConnection[] = [];
+const leases: PartitionLeases[] = [];
+
+async function connect(name: string) {
+  const nc = await connectBus({ servers: [await natsUrl()], name, logger });
+  conns.push(nc);
+  return nc;
+}
+
+/** who works on which partition right now, and every moment two did at once */
+function workLog() {
+  const owner = new Map<number, string>();
+  const overlaps: string[] = [];
+  const released: number[] = [];
+  return {
+    owner,
+    overlaps,
+    released,
+    lease(nc: NatsConnection, s: ReturnType<typeof subjects>, holder: string, ttlMs = 1_500) {
+      const l = createPartitionLeases({
+        nc,
+        subjects: s,
+        service: 'notifier',
+        holder,
+        ttlMs,
+        partitions: P,
+        logger,
+        async acquire(ps) {
+          for (const p of ps) {
+            const o = owner.get(p);
+            if (o !== undefined && o !== holder) overlaps.push(`${p}: ${o} and ${holder}`);
+            owner.set(p, holder);
+          }
+        },
+        async release(ps) {
+          released.push(...ps);
+          for (const p of ps) if (owner.get(p) === holder) owner.delete(p);
+        },
+      });
+      leases.push(l);
+      return l;
+    },
+    count: (holder: string) => [...owner.values()].filter((h) => h === holder).length,
+  };
+}
+
+beforeAll(async () => {
+  await connect('leases-test');
+});
+
+afterAll(async () => {
+  for (const l of leases) await l.stop().catch(() => undefined);
+  for (const c of conns) await c.close().catch(() => undefined);
+}, 30_000);
+
+test('shares add up to the partitions for any number of members', () => {
+  for (let n = 1; n <= 20; n++) {
+    const shares = Array.from({ length: n }, (_, r) => shareOf(P, n, r));
+    expect(shares.reduce((a, b) => a + b, 0)).toBe(P);
+    expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(1);
+  }
+});
+
+test('three instances share 16 partitions 6/5/5 without overlap; a stopped one hands over at once, a dead one when its keys expire', async () => {
+  const s = subjects(randomPrefix());
+  const w = workLog();
+  const [a, b, c] = ['a', 'b', 'c'];
+  const la = w.lease(await connect('a'), s, a);
+  await la.start();
+  await waitFor(() => w.count(a) === P, { what: 'a alone holds every partition' });
+
+  const lb = w.lease(await connect('b'), s, b);
+  const cNc = await connect('c');
+  const lc = w.lease(cNc, s, c);
+  await Promise.all([lb.start(), lc.start()]);
+  await waitFor(() => [a, b, c].map(w.count).sort().join() === '5,5,6', {
+    timeoutMs: 15_000,
+    what: 'the partitions shared 6/5/5',
+  });
+  expect(la.members()).toBe(3);
+
+  // a graceful stop: its partitions go to the others well before its keys could expire
+  const stoppedAt = Date.now();
+  await lb.stop();
+  await waitFor(() => w.count(a) + w.count(c) === P, {
+    timeoutMs: 10_000,
+    what: "b's partitions taken over",
+  });
+  expect(Date.now() - stoppedAt).toBeLessThan(1_500);
+  expect([w.count(a), w.count(c)]).toEqual([8, 8]);
+
+  // a crash: c's connection is gone without giving anything back; a takes over once the keys expire
+  await cNc.close();
+  for (const [p, h] of [...w.owner]) if (h === c) w.owner.delete(p); // c's work died with it
+  await waitFor(() => w.count(a) === P, { timeoutMs: 10_000, what: "a to take c's partitions" });
+  expect(la.held()).toEqual(Array.from({ length: P }, (_, i) => i));
+  expect(w.overlaps).toEqual([]);
+  await la.stop();
+}, 60_000);
+
+test('a lease bucket deleted under its holder is re-created and its partitions held again', async () => {
+  const s = subjects(randomPrefix());
+  const w = workLog();
+  const l = w.lease(conns[0] as NatsConnection, s, 'h1');
+  await l.start();
+  await waitFor(() => w.count('h1') === P, { what: 'every partition held' });
+  const jsm = await (conns[0] as NatsConnection).jetstreamManager();
+  await jsm.streams.delete(kvStreamName(s.leaseBucket('notifier')));
+  // it loses them (renewals fail), re-creates the bucket and takes them again
+  await waitFor(() => w.released.length === P, {
+    timeoutMs: 10_000,
+    what: 'partitions lost with the bucket',
+  });
+  await waitFor(() => w.count('h1') === P, { timeoutMs: 20_000, what: 'partitions held again' });
+  const kv = await (conns[0] as NatsConnection).jetstream().views.kv(s.leaseBucket('notifier'));
+  expect((await kv.get('p.0'))?.json<{ holder: string }>().holder).toBe('h1');
+  await l.stop();
+  await jsm.streams.delete(kvStreamName(s.leaseBucket('notifier'))).catch(() => undefined);
+}, 60_000);
