@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { openJsonKv } from '@parley/bus';
+import { NOTIFY_PARTITIONS, notifyPartition } from '@parley/protocol';
 import { sleep, type TestSocket, waitFor } from '@parley/testing';
 import { createDialog, createUser } from '../services/dialogs/test/harness.js';
 import { buildNotifier, type NotifierProcess, pushOf, type System, startSystem } from './system.js';
@@ -121,14 +122,12 @@ test('a message created while the notifier is stopped is pushed once it starts a
   const id = await send(a, dialogId, 'while the notifier is stopped');
   const jsm = await sys.nc.jetstreamManager();
   const s = sys.subjects;
-  // the event is in the stream, waiting on the notifier's durable consumer
-  await waitFor(
-    async () => (await jsm.consumers.info(s.eventStream, s.durable('notifier'))).num_pending === 1,
-    {
-      timeoutMs: 10_000,
-      what: 'the event waiting for the notifier',
-    },
-  );
+  // the event's copies are in the notifier's partitions, waiting (one per partition of users 1 and 2)
+  const copies = new Set([notifyPartition(1), notifyPartition(2)]).size;
+  await waitFor(async () => (await jsm.streams.info(s.notifyStream)).state.messages === copies, {
+    timeoutMs: 10_000,
+    what: 'the event waiting for the notifier',
+  });
   expect(b.where(pushOf(id))).toHaveLength(0);
 
   await sys.startNotifier();
@@ -140,48 +139,52 @@ test('a message created while the notifier is stopped is pushed once it starts a
   expect(b.where(pushOf(before))).toHaveLength(1);
 }, 45_000);
 
-describe('notifier leader crash', () => {
+describe('notifier crash', () => {
   beforeAll(buildNotifier, 120_000);
 
-  const activeLine = (p: NotifierProcess) => p.logs().find((l) => l.msg === 'active: consuming events');
+  /** who holds each partition's lease key (undefined: nobody) */
+  const holders = async (system: System) => {
+    const lease = await openJsonKv<{ holder: string }>(system.nc, system.subjects.leaseBucket('notifier'));
+    return Promise.all(
+      Array.from({ length: NOTIFY_PARTITIONS }, async (_, p) => (await lease.get(`p.${p}`))?.value.holder),
+    );
+  };
+  const instanceOf = (p: NotifierProcess) =>
+    p.logs().find((l) => typeof l.instance === 'string')?.instance as string | undefined;
 
-  test('the standby takes over from a SIGKILLed active notifier; a message after the kill is pushed once', async () => {
+  test("a SIGKILLed notifier's partitions move to the other within the lease; a message after the kill is pushed once", async () => {
     const system = await startSystem();
     sys = system;
     const env = { LEADER_LEASE_SECONDS: '2' };
     const procs = [system.spawnNotifier(env), system.spawnNotifier(env)];
-    const active = await waitFor(
-      () => {
-        const up = procs.filter((p) => activeLine(p));
-        return up.length === 1 ? up[0] : undefined;
+    // both run, 8 partitions each
+    await waitFor(
+      async () => {
+        const h = await holders(system);
+        const ids = procs.map(instanceOf);
+        return ids.every((id) => id && h.filter((x) => x === id).length === NOTIFY_PARTITIONS / 2);
       },
-      { timeoutMs: 15_000, what: 'one active notifier' },
+      { timeoutMs: 20_000, what: 'the partitions shared 8 and 8' },
     );
-    const standby = procs.find((p) => p !== active) as NotifierProcess;
-    await waitFor(() => standby.logs().some((l) => l.msg === 'nats connected'), {
-      timeoutMs: 15_000,
-      what: 'the standby to connect',
-    });
-    // the lease KV agrees with the log
-    const lease = await openJsonKv<{ holder: string }>(system.nc, system.subjects.leaseBucket('notifier'));
-    expect((await lease.get('leader'))?.value.holder).toBe(activeLine(active)?.instance);
-
     const { dialogId, a, b } = await twoUsers(system);
     const before = await send(a, dialogId, 'before the crash');
     await b.next(pushOf(before), { timeoutMs: 10_000 });
     await system.drained('notifier');
 
-    process.kill(active.child.pid as number, 'SIGKILL');
-    await active.exited;
+    // the instance pushing to user 2 dies
+    const owner = (await holders(system))[notifyPartition(2)];
+    const doomed = procs.find((p) => instanceOf(p) === owner) as NotifierProcess;
+    const survivor = procs.find((p) => p !== doomed) as NotifierProcess;
+    process.kill(doomed.child.pid as number, 'SIGKILL');
+    await doomed.exited;
     const id = await send(a, dialogId, 'after the crash');
     await b.next(pushOf(id), { timeoutMs: 20_000 });
-    expect(activeLine(standby)).toBeDefined();
-    expect((await lease.get('leader'))?.value.holder).toBe(activeLine(standby)?.instance);
+    expect((await holders(system)).every((h) => h === instanceOf(survivor))).toBe(true);
     await system.drained('notifier');
     // only to prove no duplicate arrives: everything is acked, a second push would already be on its way
     await sleep(SETTLE_MS);
     expect(b.where(pushOf(id))).toHaveLength(1);
     expect(b.where(pushOf(before))).toHaveLength(1);
-    expect(standby.child.exitCode).toBeNull();
+    expect(survivor.child.exitCode).toBeNull();
   }, 45_000);
 });

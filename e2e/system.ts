@@ -63,7 +63,7 @@ export interface System {
   spawnNotifier(env?: Record<string, string>): NotifierProcess;
   /** an in-process mailer sending to an SMTP sink; stop() stops both */
   startMailer(): Promise<{ mailer: MailerService; sink: SmtpSink }>;
-  /** wait until `service`'s durable consumer has nothing pending and nothing unacked */
+  /** wait until `service`'s durable consumer (the notifier: every partition's) has nothing pending and nothing unacked */
   drained(service: ServiceName, timeoutMs?: number): Promise<void>;
   /** everything, in reverse order; every step runs (bounded in time) even when one fails or hangs */
   stop(): Promise<void>;
@@ -209,6 +209,8 @@ export async function startSystem(
         await waitFor(
           async () => {
             const jsm = await nc.jetstreamManager();
+            // the notifier's partitions are a work queue: empty once every copy was acknowledged
+            if (service === 'notifier') return (await jsm.streams.info(s.notifyStream)).state.messages === 0;
             const info = await jsm.consumers.info(s.eventStream, s.durable(service));
             return info.num_pending === 0 && info.num_ack_pending === 0;
           },
