@@ -16,7 +16,7 @@ export const notifierConfigSpec = {
     parse: parsers.int(0, 10_000),
   },
   LEADER_LEASE_SECONDS: {
-    doc: 'how long a crashed active notifier blocks its standbys before one takes over',
+    doc: 'how long the user partitions of a crashed notifier wait before the other instances take them over',
     default: '5',
     parse: parsers.number(0.3, 300),
   },
