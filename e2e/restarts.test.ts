@@ -4,7 +4,7 @@
  * real sockets, dialogs, notifier and mailer (SMTP sink).
  */
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { openJsonKv } from '@parley/bus';
+import { kvStreamName } from '@parley/bus';
 import { NOTIFY_PARTITIONS, notifyPartition } from '@parley/protocol';
 import { sleep, type TestSocket, waitFor } from '@parley/testing';
 import { createDialog, createUser } from '../services/dialogs/test/harness.js';
@@ -142,11 +142,18 @@ test('a message created while the notifier is stopped is pushed once it starts a
 describe('notifier crash', () => {
   beforeAll(buildNotifier, 120_000);
 
-  /** who holds each partition's lease key (undefined: nobody) */
+  /** who holds each partition's lease key (undefined: nobody); reads only, never creates the bucket */
   const holders = async (system: System) => {
-    const lease = await openJsonKv<{ holder: string }>(system.nc, system.subjects.leaseBucket('notifier'));
+    const jsm = await system.nc.jetstreamManager();
+    const bucket = system.subjects.leaseBucket('notifier');
     return Promise.all(
-      Array.from({ length: NOTIFY_PARTITIONS }, async (_, p) => (await lease.get(`p.${p}`))?.value.holder),
+      Array.from({ length: NOTIFY_PARTITIONS }, async (_, p) => {
+        const m = await jsm.streams
+          .getMessage(kvStreamName(bucket), { last_by_subj: `$KV.${bucket}.p.${p}` })
+          .catch(() => undefined);
+        // a deleted key's last message is an empty tombstone
+        return m && m.data.length > 0 ? m.json<{ holder: string }>().holder : undefined;
+      }),
     );
   };
   const instanceOf = (p: NotifierProcess) =>

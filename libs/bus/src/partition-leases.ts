@@ -22,7 +22,7 @@
  */
 import type { Logger } from '@parley/logger';
 import type { ServiceName, Subjects } from '@parley/protocol';
-import type { NatsConnection } from 'nats';
+import { type NatsConnection, nanos } from 'nats';
 import { type JsonKv, openJsonKv } from './kv.js';
 import { kvStreamName } from './replicas.js';
 
@@ -102,11 +102,26 @@ export function createPartitionLeases(opts: PartitionLeasesOptions): PartitionLe
   let work: Promise<void> = Promise.resolve();
   const tickMs = Math.max(50, Math.floor(opts.ttlMs / 3));
 
-  const openBucket = () =>
-    openJsonKv<LeaseValue>(opts.nc, bucket, {
+  const openBucket = async () => {
+    const store = await openJsonKv<LeaseValue>(opts.nc, bucket, {
       ttlMs: opts.ttlMs,
       ...(opts.replicas ? { replicas: opts.replicas } : {}),
     });
+    // a bucket made without the lease's max_age (by a tool, an operator, another TTL setting) would
+    // keep a dead holder's partitions for ever: the TTL is what makes a crash recoverable
+    const jsm = await opts.nc.jetstreamManager();
+    const { config } = await jsm.streams.info(kvStreamName(bucket));
+    if (config.max_age !== nanos(opts.ttlMs)) {
+      log.warn({ max_age_ms: config.max_age / 1e6 }, 'lease bucket max_age set to the lease TTL');
+      await jsm.streams.update(kvStreamName(bucket), {
+        ...config,
+        max_age: nanos(opts.ttlMs),
+        // the server refuses a duplicate window longer than max_age
+        duplicate_window: Math.min(config.duplicate_window || nanos(opts.ttlMs), nanos(opts.ttlMs)),
+      });
+    }
+    return store;
+  };
 
   const queue = (step: () => Promise<void>) => {
     work = work.then(step).catch((err: unknown) => log.error({ err }, 'partition transition failed'));
@@ -167,7 +182,7 @@ export function createPartitionLeases(opts: PartitionLeasesOptions): PartitionLe
   };
 
   const tick = async () => {
-    if (stopped || !kv) return;
+    if (stopped || !kv || opts.nc.isClosed()) return;
     const store = kv;
     try {
       await store.put(memberKey(opts.holder), value);

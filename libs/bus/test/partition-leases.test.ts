@@ -137,3 +137,27 @@ test('a lease bucket deleted under its holder is re-created and its partitions h
   await l.stop();
   await jsm.streams.delete(kvStreamName(s.leaseBucket('notifier'))).catch(() => undefined);
 }, 60_000);
+
+test('a lease bucket made without the lease TTL gets it: a dead holder still loses its partitions', async () => {
+  const s = subjects(randomPrefix());
+  const nc = conns[0] as NatsConnection;
+  // e.g. an operator's `nats kv add` without --ttl, before any notifier started
+  await nc.jetstream().views.kv(s.leaseBucket('notifier'), { history: 1 });
+  const w = workLog();
+  const deadNc = await connect('dead');
+  const dead = w.lease(deadNc, s, 'dead');
+  await dead.start();
+  await waitFor(() => w.count('dead') === P, { what: 'every partition held by the first' });
+  const live = w.lease(nc, s, 'live');
+  await live.start();
+  await waitFor(() => w.count('live') === P / 2, { timeoutMs: 10_000, what: 'the partitions shared' });
+  await deadNc.close();
+  for (const [p, h] of [...w.owner]) if (h === 'dead') w.owner.delete(p);
+  await waitFor(() => w.count('live') === P, {
+    timeoutMs: 10_000,
+    what: "the dead holder's partitions taken",
+  });
+  await live.stop();
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.delete(kvStreamName(s.leaseBucket('notifier'))).catch(() => undefined);
+}, 60_000);
