@@ -6,10 +6,20 @@
  * disconnect during the replay and a notifier SIGKILL; counters end equal to the truth.
  */
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { notifyPartition } from '@parley/protocol';
 import { type Frame, sleep, type TestSocket, waitFor } from '@parley/testing';
 import { createDialog, createUser } from '../services/dialogs/test/harness.js';
 import type { StartedGateway } from '../services/gateway/test/helpers.js';
-import { buildNotifier, type NotifierProcess, pushOf, type System, startSystem } from './system.js';
+import {
+  buildNotifier,
+  instanceOf,
+  type NotifierProcess,
+  partitionHolders,
+  partitionsShared,
+  pushOf,
+  type System,
+  startSystem,
+} from './system.js';
 
 /** the tests send hundreds of frames a second from one socket */
 const FAST = { RATE_LIMIT_PER_SEC: '5000', RATE_LIMIT_BURST: '5000' };
@@ -304,20 +314,15 @@ describe('sync', () => {
 describe('notifier crash', () => {
   beforeAll(buildNotifier, 120_000);
 
-  const activeLine = (p: NotifierProcess) => p.logs().find((l) => l.msg === 'active: consuming events');
-
   test('a notifier SIGKILLed during a stream of messages: no socket gets a frame twice; counters end true', async () => {
     const system = await startSystem({ gatewayEnv: FAST });
     sys = system;
     const env = { LEADER_LEASE_SECONDS: '1' };
     const procs = [system.spawnNotifier(env), system.spawnNotifier(env)];
-    const active = await waitFor(
-      () => {
-        const up = procs.filter((p) => activeLine(p));
-        return up.length === 1 ? up[0] : undefined;
-      },
-      { timeoutMs: 15_000, what: 'one active notifier' },
-    );
+    await partitionsShared(system, procs);
+    // the notifier that dies is the one pushing to user 2
+    const owner = (await partitionHolders(system))[notifyPartition(2)];
+    const doomed = procs.find((p) => instanceOf(p) === owner) as NotifierProcess;
     const other = await system.startGateway();
     const dialogId = await pair(system);
     const a = await system.socket(1);
@@ -328,7 +333,7 @@ describe('notifier crash', () => {
     const ids: number[] = [];
     for (let i = 1; i <= 60; i++) {
       ids.push(await send(a, dialogId, `stream ${i}`));
-      if (i === 20) process.kill(active.child.pid as number, 'SIGKILL');
+      if (i === 20) process.kill(doomed.child.pid as number, 'SIGKILL');
       // the reader catches up now and then: counters move down as well as up during the stream
       if (i % 10 === 0) {
         const seen = await b2.request({

@@ -4,11 +4,19 @@
  * real sockets, dialogs, notifier and mailer (SMTP sink).
  */
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { kvStreamName } from '@parley/bus';
-import { NOTIFY_PARTITIONS, notifyPartition } from '@parley/protocol';
+import { notifyPartition } from '@parley/protocol';
 import { sleep, type TestSocket, waitFor } from '@parley/testing';
 import { createDialog, createUser } from '../services/dialogs/test/harness.js';
-import { buildNotifier, type NotifierProcess, pushOf, type System, startSystem } from './system.js';
+import {
+  buildNotifier,
+  instanceOf,
+  type NotifierProcess,
+  partitionHolders,
+  partitionsShared,
+  pushOf,
+  type System,
+  startSystem,
+} from './system.js';
 
 /** after the consumer is drained, how long a duplicate push would still need to reach a socket */
 const SETTLE_MS = 500;
@@ -142,51 +150,27 @@ test('a message created while the notifier is stopped is pushed once it starts a
 describe('notifier crash', () => {
   beforeAll(buildNotifier, 120_000);
 
-  /** who holds each partition's lease key (undefined: nobody); reads only, never creates the bucket */
-  const holders = async (system: System) => {
-    const jsm = await system.nc.jetstreamManager();
-    const bucket = system.subjects.leaseBucket('notifier');
-    return Promise.all(
-      Array.from({ length: NOTIFY_PARTITIONS }, async (_, p) => {
-        const m = await jsm.streams
-          .getMessage(kvStreamName(bucket), { last_by_subj: `$KV.${bucket}.p.${p}` })
-          .catch(() => undefined);
-        // a deleted key's last message is an empty tombstone
-        return m && m.data.length > 0 ? m.json<{ holder: string }>().holder : undefined;
-      }),
-    );
-  };
-  const instanceOf = (p: NotifierProcess) =>
-    p.logs().find((l) => typeof l.instance === 'string')?.instance as string | undefined;
-
   test("a SIGKILLed notifier's partitions move to the other within the lease; a message after the kill is pushed once", async () => {
     const system = await startSystem();
     sys = system;
     const env = { LEADER_LEASE_SECONDS: '2' };
     const procs = [system.spawnNotifier(env), system.spawnNotifier(env)];
     // both run, 8 partitions each
-    await waitFor(
-      async () => {
-        const h = await holders(system);
-        const ids = procs.map(instanceOf);
-        return ids.every((id) => id && h.filter((x) => x === id).length === NOTIFY_PARTITIONS / 2);
-      },
-      { timeoutMs: 20_000, what: 'the partitions shared 8 and 8' },
-    );
+    await partitionsShared(system, procs);
     const { dialogId, a, b } = await twoUsers(system);
     const before = await send(a, dialogId, 'before the crash');
     await b.next(pushOf(before), { timeoutMs: 10_000 });
     await system.drained('notifier');
 
     // the instance pushing to user 2 dies
-    const owner = (await holders(system))[notifyPartition(2)];
+    const owner = (await partitionHolders(system))[notifyPartition(2)];
     const doomed = procs.find((p) => instanceOf(p) === owner) as NotifierProcess;
     const survivor = procs.find((p) => p !== doomed) as NotifierProcess;
     process.kill(doomed.child.pid as number, 'SIGKILL');
     await doomed.exited;
     const id = await send(a, dialogId, 'after the crash');
     await b.next(pushOf(id), { timeoutMs: 20_000 });
-    expect((await holders(system)).every((h) => h === instanceOf(survivor))).toBe(true);
+    expect((await partitionHolders(system)).every((h) => h === instanceOf(survivor))).toBe(true);
     await system.drained('notifier');
     // only to prove no duplicate arrives: everything is acked, a second push would already be on its way
     await sleep(SETTLE_MS);

@@ -6,10 +6,15 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { connectBus, type NatsConnection } from '@parley/bus';
+import { connectBus, kvStreamName, type NatsConnection } from '@parley/bus';
 import { parseConfig } from '@parley/config';
 import { silentLogger } from '@parley/logger';
-import { subjects as makeSubjects, type ServiceName, type Subjects } from '@parley/protocol';
+import {
+  subjects as makeSubjects,
+  NOTIFY_PARTITIONS,
+  type ServiceName,
+  type Subjects,
+} from '@parley/protocol';
 import {
   connectWs,
   type Frame,
@@ -278,3 +283,34 @@ export const pushOf =
   (id: number) =>
   (f: Frame): boolean =>
     f.event === 'dialogs.messages.create' && f.data?.id === id && f.request_id === undefined;
+
+/** who holds each notifier partition's lease key (undefined: nobody); reads only, never creates the bucket */
+export async function partitionHolders(system: System): Promise<Array<string | undefined>> {
+  const jsm = await system.nc.jetstreamManager();
+  const bucket = system.subjects.leaseBucket('notifier');
+  return Promise.all(
+    Array.from({ length: NOTIFY_PARTITIONS }, async (_, p) => {
+      const m = await jsm.streams
+        .getMessage(kvStreamName(bucket), { last_by_subj: `$KV.${bucket}.p.${p}` })
+        .catch(() => undefined);
+      // a deleted key's last message is an empty tombstone
+      return m && m.data.length > 0 ? m.json<{ holder: string }>().holder : undefined;
+    }),
+  );
+}
+
+/** the lease holder id a spawned notifier logs with */
+export const instanceOf = (p: NotifierProcess) =>
+  p.logs().find((l) => typeof l.instance === 'string')?.instance as string | undefined;
+
+/** wait until the spawned notifiers hold the partitions in equal shares */
+export async function partitionsShared(system: System, procs: NotifierProcess[]): Promise<void> {
+  await waitFor(
+    async () => {
+      const h = await partitionHolders(system);
+      const ids = procs.map(instanceOf);
+      return ids.every((id) => id && h.filter((x) => x === id).length === NOTIFY_PARTITIONS / procs.length);
+    },
+    { timeoutMs: 20_000, what: 'the partitions shared equally' },
+  );
+}

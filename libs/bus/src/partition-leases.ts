@@ -244,11 +244,14 @@ export function createPartitionLeases(opts: PartitionLeasesOptions): PartitionLe
   };
 
   const schedule = () => {
-    if (stopped) return;
+    // a closed connection never comes back: nothing left to renew
+    if (stopped || opts.nc.isClosed()) return;
     timer = setTimeout(() => {
       timer = undefined;
       ticking = tick().finally(schedule);
     }, tickMs);
+    // the connection keeps the process alive, not the lease
+    timer.unref();
   };
 
   /** tick as soon as the current one ends (a partition was given back: hand it over now) */
