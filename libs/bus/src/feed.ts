@@ -23,6 +23,7 @@ import {
 } from 'nats';
 import { decode, encode } from './codec.js';
 import { isJsNotFound } from './not-found.js';
+import { type PublishResult, publishAll } from './publish-batch.js';
 import { ensureStream } from './stream.js';
 
 /** Headers the server sets on republished messages. */
@@ -85,27 +86,36 @@ export async function ensureFeedStream(
   }
 }
 
-/** Append one entry to a user's feed; a repeated `msgId` within the duplicate window stores nothing. */
-export async function appendFeed(
+/** one entry for a user's feed and the message id that makes its append idempotent */
+export interface FeedAppend {
+  entry: FeedEntry;
+  msgId: string;
+}
+
+/**
+ * Append entries to a user's feed, in order, with asynchronous acks (one flush for all of them); a
+ * repeated `msgId` within the duplicate window stores nothing. One settled result per entry.
+ */
+export function appendFeed(
   nc: NatsConnection,
   s: Subjects,
   userId: number,
-  entry: FeedEntry,
-  msgId: string,
+  entries: readonly FeedAppend[],
   opts: { timeoutMs?: number } = {},
-): Promise<{ seq: number; duplicate: boolean }> {
-  const key = counterKey(entry.item);
-  const h = key !== null && entry.version !== undefined ? natsHeaders() : undefined;
-  if (h) {
-    h.set(FEED_HEADERS.COUNTER, key as string);
-    h.set(FEED_HEADERS.VERSION, String(entry.version));
-  }
-  const ack = await nc.jetstream().publish(s.feed(userId), encode(entry), {
-    msgID: msgId,
-    timeout: opts.timeoutMs ?? 5_000,
-    ...(h ? { headers: h } : {}),
-  });
-  return { seq: ack.seq, duplicate: ack.duplicate };
+): Promise<PublishResult[]> {
+  return publishAll(
+    nc,
+    entries.map(({ entry, msgId }) => {
+      const key = counterKey(entry.item);
+      const h = natsHeaders();
+      if (key !== null && entry.version !== undefined) {
+        h.set(FEED_HEADERS.COUNTER, key);
+        h.set(FEED_HEADERS.VERSION, String(entry.version));
+      }
+      return { subject: s.feed(userId), msgId, data: encode(entry), headers: h };
+    }),
+    opts,
+  );
 }
 
 export interface FeedDelivery {

@@ -1,15 +1,17 @@
 /**
- * Publishing many domain events to JetStream at once with asynchronous acks: every event is a core
- * publish whose reply subject is one shared inbox subscription (`<inbox>.<index>`), and the PubAcks
- * are matched back by index. `js.publish` would make a request per event instead — a reply
- * subscription, a timer and an error object with a captured stack each — which the outbox relay's
- * profile showed on every event. Same guarantees as `publishEvent`: the event id is the JetStream
- * msg id (server-side dedupe), and the stream stores the events in the order given (one connection).
- * The notifier's per-partition copies (`<prefix>.ntf.<p>`) go in the same batch, right after their
- * event, so each partition holds its events in the domain stream's order.
+ * Publishing to JetStream with asynchronous acks: every message is a core publish whose reply subject
+ * is `<inbox>.<n>` on one wildcard subscription per connection (the ack mux), and the PubAcks are
+ * matched back by `n`. `js.publish` would make a request per message instead — a reply subscription,
+ * a timer and an error object with a captured stack each — which the outbox relay's and the
+ * notifier's profiles showed on every message. Guarantees as `js.publish`: the msg id is the
+ * JetStream dedupe id, and the stream stores messages in the order given (one connection).
+ *
+ * `publishEvents` sends domain events (the outbox relay): each event, then the notifier's copy per
+ * partition its members fall in (`<prefix>.ntf.<p>`), so each partition holds its events in the
+ * domain stream's order.
  */
 import { type DomainEvent, notifyPartitionsOf, type Subjects } from '@parley/protocol';
-import { createInbox, type Msg, type NatsConnection, headers as natsHeaders } from 'nats';
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
 
 /** JetStream's dedupe header (what `js.publish({ msgID })` sets) */
@@ -20,94 +22,143 @@ export interface PublishedEvent {
   duplicate: boolean;
 }
 
-/** one message of a batch: where it goes, its dedupe id and its bytes */
-interface Outgoing {
+export type PublishResult = PromiseSettledResult<PublishedEvent>;
+
+/** one message for a stream */
+export interface Outgoing {
   subject: string;
+  /** the JetStream msg id (dedupe within the stream's window) */
   msgId: string;
   data: Uint8Array;
-  requestId: string | null | undefined;
-  /** the event it belongs to */
-  event: number;
+  /** more headers (the msg id header is added) */
+  headers?: MsgHdrs;
+}
+
+interface AckMux {
+  inbox: string;
+  next: number;
+  pending: Map<number, (r: PublishResult) => void>;
+}
+
+const muxes = new WeakMap<NatsConnection, AckMux>();
+
+/** the connection's ack mux: one subscription for every PubAck it will ever wait for */
+function muxOf(nc: NatsConnection): AckMux {
+  let mux = muxes.get(nc);
+  if (mux) return mux;
+  const m: AckMux = { inbox: createInbox(), next: 0, pending: new Map() };
+  nc.subscribe(`${m.inbox}.*`, {
+    callback: (err, msg) => {
+      if (err) return;
+      const n = Number(msg.subject.slice(m.inbox.length + 1));
+      const settle = m.pending.get(n);
+      if (!settle) return; // timed out already
+      m.pending.delete(n);
+      settle(ackOf(msg));
+    },
+  });
+  muxes.set(nc, m);
+  mux = m;
+  return mux;
+}
+
+/**
+ * Publish `messages` in order; resolves when every ack (or error) arrived or `timeoutMs` passed, with
+ * one settled result per message (a missing ack is a timeout error).
+ */
+export function publishAll(
+  nc: NatsConnection,
+  messages: readonly Outgoing[],
+  opts: { timeoutMs?: number } = {},
+): Promise<PublishResult[]> {
+  if (messages.length === 0) return Promise.resolve([]);
+  let mux: AckMux | undefined;
+  const results: PublishResult[] = new Array(messages.length);
+  const ids: number[] = [];
+  return new Promise((resolve) => {
+    let left = messages.length;
+    const finish = () => {
+      clearTimeout(timer);
+      for (const n of ids) mux?.pending.delete(n);
+      for (let i = 0; i < results.length; i++)
+        results[i] ??= { status: 'rejected', reason: new Error('timed out waiting for the JetStream ack') };
+      resolve(results);
+    };
+    const settle = (i: number) => (r: PublishResult) => {
+      if (results[i] !== undefined) return;
+      results[i] = r;
+      if (--left === 0) finish();
+    };
+    const timer = setTimeout(finish, opts.timeoutMs ?? 5_000);
+    try {
+      const m = muxOf(nc);
+      mux = m;
+      messages.forEach((o, i) => {
+        const n = m.next++;
+        ids.push(n);
+        m.pending.set(n, settle(i));
+        const h = o.headers ?? natsHeaders();
+        h.set(MSG_ID_HEADER, o.msgId);
+        nc.publish(o.subject, o.data, { reply: `${m.inbox}.${n}`, headers: h });
+      });
+    } catch (err) {
+      // the connection is closed or draining: nothing more goes out
+      for (let i = 0; i < messages.length; i++) settle(i)({ status: 'rejected', reason: err });
+    }
+  });
 }
 
 /**
  * Every message publishing `event` takes: the domain event on its subject, then one copy per notifier
  * partition its members fall in (`<prefix>.ntf.<p>`, msg id `<event id>:<p>`), encoded once.
  */
-function messagesOf(s: Subjects, event: DomainEvent, index: number): Outgoing[] {
+function messagesOf(s: Subjects, event: DomainEvent): Outgoing[] {
   const data = encode(event);
-  const base = { data, requestId: event.request_id, event: index };
+  const headers = () => {
+    const h = natsHeaders();
+    if (event.request_id) h.set(HEADERS.REQUEST_ID, event.request_id);
+    return h;
+  };
   return [
-    { subject: s.event(event.type), msgId: event.id, ...base },
-    ...notifyPartitionsOf(event).map((p) => ({ subject: s.notify(p), msgId: `${event.id}:${p}`, ...base })),
+    { subject: s.event(event.type), msgId: event.id, data, headers: headers() },
+    ...notifyPartitionsOf(event).map((p) => ({
+      subject: s.notify(p),
+      msgId: `${event.id}:${p}`,
+      data,
+      headers: headers(),
+    })),
   ];
 }
 
 /**
- * Publish `events` in order (each with its notifier copies); resolves when every ack (or error)
- * arrived or `timeoutMs` passed, with one settled result per event: fulfilled with the domain
- * event's stream position when every message of it was stored, else the first failure (a missing ack
- * is a timeout error).
+ * Publish `events` in order (each with its notifier copies); one settled result per event: fulfilled
+ * with the domain event's stream position when every message of it was stored, else its first failure.
  */
-export function publishEvents(
+export async function publishEvents(
   nc: NatsConnection,
   s: Subjects,
   events: readonly DomainEvent[],
   opts: { timeoutMs?: number } = {},
-): Promise<PromiseSettledResult<PublishedEvent>[]> {
-  if (events.length === 0) return Promise.resolve([]);
-  const out = events.flatMap((e, i) => messagesOf(s, e, i));
-  const acks: PromiseSettledResult<PublishedEvent>[] = new Array(out.length);
-  const inbox = createInbox();
-  return new Promise((resolve) => {
-    let left = out.length;
-    const settle = (i: number, r: PromiseSettledResult<PublishedEvent>) => {
-      if (acks[i] !== undefined) return;
-      acks[i] = r;
-      if (--left === 0) finish();
-    };
-    const finish = () => {
-      clearTimeout(timer);
-      sub.unsubscribe();
-      const results: PromiseSettledResult<PublishedEvent>[] = new Array(events.length);
-      out.forEach((o, i) => {
-        const ack = acks[i] ?? {
-          status: 'rejected',
-          reason: new Error('timed out waiting for the JetStream ack'),
-        };
-        const prev = results[o.event];
-        // the domain event's own ack comes first and gives the position; a failed copy fails the event
-        if (prev === undefined || (prev.status === 'fulfilled' && ack.status === 'rejected')) {
-          results[o.event] = ack;
-        }
-      });
-      resolve(results);
-    };
-    const sub = nc.subscribe(`${inbox}.*`, {
-      callback: (err, m) => {
-        if (err) return;
-        const i = Number(m.subject.slice(inbox.length + 1));
-        if (!Number.isInteger(i) || i < 0 || i >= out.length) return;
-        settle(i, ackOf(m));
-      },
-    });
-    const timer = setTimeout(finish, opts.timeoutMs ?? 5_000);
-    try {
-      out.forEach((o, i) => {
-        const h = natsHeaders();
-        h.set(MSG_ID_HEADER, o.msgId);
-        if (o.requestId) h.set(HEADERS.REQUEST_ID, o.requestId);
-        nc.publish(o.subject, o.data, { reply: `${inbox}.${i}`, headers: h });
-      });
-    } catch (err) {
-      // the connection is closed or draining: nothing more goes out
-      for (let i = 0; i < out.length; i++) settle(i, { status: 'rejected', reason: err });
-    }
+): Promise<PublishResult[]> {
+  const owner: number[] = [];
+  const out = events.flatMap((e, i) => {
+    const ms = messagesOf(s, e);
+    for (const _ of ms) owner.push(i);
+    return ms;
   });
+  const acks = await publishAll(nc, out, opts);
+  const results: PublishResult[] = new Array(events.length);
+  acks.forEach((ack, k) => {
+    const i = owner[k] as number;
+    const prev = results[i];
+    // the domain event's own ack comes first and gives the position; a failed copy fails the event
+    if (prev === undefined || (prev.status === 'fulfilled' && ack.status === 'rejected')) results[i] = ack;
+  });
+  return results;
 }
 
 /** a PubAck (`{stream, seq, duplicate?}`), a JetStream error (`{error}`), or a status (503: no stream) */
-function ackOf(m: Msg): PromiseSettledResult<PublishedEvent> {
+function ackOf(m: Msg): PublishResult {
   if (m.headers?.hasError) {
     return {
       status: 'rejected',

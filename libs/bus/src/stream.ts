@@ -156,6 +156,11 @@ export interface ConsumerOptions {
   replicas?: number;
   /** abort the start-up retries (the service is stopping before it ever connected) */
   signal?: AbortSignal;
+  /**
+   * wait for the server to confirm each ack (a request per event; default) or not (a plain ack:
+   * for idempotent handlers, where a lost ack only means a harmless redelivery)
+   */
+  confirmAcks?: boolean;
 }
 
 /** What a handler may return instead of nothing (= ack). */
@@ -288,7 +293,8 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
         m.nak(Math.ceil(outcome.deferMs));
         return;
       }
-      await m.ackAck().catch(() => m.ack());
+      if (opts.confirmAcks === false) m.ack();
+      else await m.ackAck().catch(() => m.ack());
     } catch (err) {
       if (m.info.deliveryCount >= maxDeliver) {
         log.error({ err, event_id: event.id, type: event.type }, 'event failed for the last time');

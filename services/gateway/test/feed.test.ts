@@ -39,8 +39,11 @@ const inDialog = (dialogId: number, n: number, version: number): FeedEntry => ({
   item: { event: 'notifications.dialogs.messages.count', data: { count: n, dialog_id: dialogId } },
   version,
 });
-const append = (userId: number, entry: FeedEntry) =>
-  appendFeed(nc, subjects(backend.prefix), userId, entry, `test-${++next}`);
+const append = async (userId: number, entry: FeedEntry) => {
+  const [r] = await appendFeed(nc, subjects(backend.prefix), userId, [{ entry, msgId: `test-${++next}` }]);
+  if (r?.status !== 'fulfilled') throw r?.reason;
+  return r.value;
+};
 const withSeq = (s: TestSocket) => s.frames.filter((f: Frame) => typeof f.seq === 'number');
 
 beforeAll(async () => {

@@ -27,8 +27,13 @@ const inDialog = (dialogId: number, n: number): FeedEntry => ({
   item: { event: 'notifications.dialogs.messages.count', data: { count: n, dialog_id: dialogId } },
   version: n,
 });
-const append = (userId: number, entry: FeedEntry) =>
-  appendFeed(nc, subjects(backend.prefix), userId, entry, `batching-${++next}`);
+const append = async (userId: number, entry: FeedEntry) => {
+  const [r] = await appendFeed(nc, subjects(backend.prefix), userId, [
+    { entry, msgId: `batching-${++next}` },
+  ]);
+  if (r?.status !== 'fulfilled') throw r?.reason;
+  return r.value;
+};
 const withSeq = (s: TestSocket) => s.frames.filter((f: Frame) => typeof f.seq === 'number');
 
 beforeAll(async () => {

@@ -85,12 +85,17 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       metrics.staleCounters.inc();
       return false;
     });
-    const acks = await Promise.all(entries.map((e) => appendFeed(nc, s, userId, e.entry, e.msgId)));
+    // one flush for the user's entries, acks matched asynchronously (no request object per entry)
+    const acks = await appendFeed(nc, s, userId, entries);
     metrics.pushes.inc();
+    let failed: unknown;
     acks.forEach((ack, i) => {
-      if (ack.duplicate) metrics.duplicates.inc();
+      if (ack.status === 'rejected') failed ??= ack.reason;
+      else if (ack.value.duplicate) metrics.duplicates.inc();
       else metrics.frames.inc({ event: entries[i]?.entry.item.event ?? 'unknown' });
     });
+    // the event is redelivered; what was stored is recognised by its message id
+    if (failed) throw failed;
   };
 
   const handle = (partition: number) => async (event: DomainEvent, meta: { deliveryCount: number }) => {
@@ -158,6 +163,8 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
         // handlers only wait for held counter frames; order is kept by starting them in stream order
         concurrency: 256,
         keyOf: (e) => e.id,
+        // a lost ack is a redelivery whose frames the feed recognises by message id
+        confirmAcks: false,
         stream: s.notifyStream,
         durable: from.durable,
         filterSubject: from.subject,
