@@ -16,6 +16,7 @@ import { LEGEND, renderTable } from './report.js';
 import { awaitingQueue } from './scenarios/awaiting-queue.js';
 import { createThroughput } from './scenarios/create-throughput.js';
 import { deliveryLatency } from './scenarios/delivery.js';
+import { feedCost } from './scenarios/feed-cost.js';
 import { feedReplay } from './scenarios/feed-replay.js';
 import { historyDepth } from './scenarios/history-depth.js';
 import { rateLadder } from './scenarios/rate-ladder.js';
@@ -133,6 +134,8 @@ try {
   if (pairs.length) {
     const closed = pairs.slice(0, plan.create.sockets);
     if (wanted('create')) await step('create throughput', () => createThroughput(ctx, closed, plan.create));
+    if (wanted('feedcost'))
+      await step('create throughput with and without the feed', () => feedCost(ctx, closed, plan.feedCost));
     if (wanted('ladder'))
       await step('open-loop rate ladder', () => rateLadder(ctx, pairs, plan.ladder, loadNow));
     if (wanted('delivery')) await step('delivery latency', () => deliveryLatency(ctx, closed, plan.delivery));

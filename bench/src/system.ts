@@ -1,7 +1,8 @@
 /**
  * The system under test: the four built services as child processes on a fresh database and a random
  * subject prefix, and everything needed to remove them again (processes by PID, the database, the
- * JetStream streams/KV/object buckets named from that prefix, the mail outbox directory).
+ * JetStream streams/KV/object buckets named from that prefix, the mail outbox directory). One service
+ * can be stopped (by the PID this run started) and started again with the same settings mid-run.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,6 +27,9 @@ export interface SystemOptions {
   cpuProfDir?: string;
 }
 
+/** the gateway is not among them: the scenarios hold its URL and sockets */
+export type RestartableService = 'dialogs' | 'notifier' | 'mailer';
+
 export interface System {
   baseUrl: string;
   wsUrl: string;
@@ -34,7 +38,12 @@ export interface System {
   prefix: string;
   dbName: string;
   gateway: Child;
+  /** the running services; a restarted one replaces its old entry (same name, new PID) */
   children: Child[];
+  /** stop one service by the PID this run started it with (SIGTERM, SIGKILL after a grace) */
+  stopService(name: RestartableService): Promise<Child>;
+  /** start a stopped service again, same env, and wait for its /readyz (notifier, mailer: on their metrics port; dialogs: the gateway's) */
+  startService(name: RestartableService): Promise<Child>;
   /** another gateway instance on the same prefix (stopped by the caller), e.g. with `--inspect` */
   startExtraGateway(nodeArgs: string[]): Promise<{ child: Child; wsUrl: string }>;
   /** stop the services (gateway first), then drop what they created */
@@ -79,29 +88,41 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     return notes;
   };
 
+  const gatewayEnv = (port: number) => ({
+    ...common,
+    PORT: String(port),
+    JWT_SECRET: jwtSecret,
+    ADMIN_TOKEN: adminToken,
+    ...opts.gatewayEnv,
+  });
+  // the notifier and the mailer serve /readyz on a metrics port (nothing scrapes /metrics during the run)
+  const metricsPorts = { notifier: await freePort(), mailer: await freePort() };
+  const envOf: Record<RestartableService | 'gateway', Record<string, string>> = {
+    dialogs: { ...common, MYSQL_URL: `${opts.mysqlServer}/${dbName}` },
+    notifier: { ...common, METRICS_PORT: String(metricsPorts.notifier) },
+    mailer: { ...common, MAIL_OUTBOX_DIR: outbox, METRICS_PORT: String(metricsPorts.mailer) },
+    gateway: gatewayEnv(port),
+  };
+  const launch = (name: RestartableService | 'gateway') =>
+    startChild(name, mainOf(name), envOf[name], [], profArgs(name));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  /** where a restarted service says it is ready (dialogs: the gateway's /readyz asks it) */
+  const readyUrlOf = (name: RestartableService) =>
+    name === 'dialogs' ? baseUrl : `http://127.0.0.1:${metricsPorts[name]}`;
+  const running = (name: RestartableService) => {
+    const c = children.find((x) => x.name === name);
+    if (!c) throw new Error(`no ${name} child`);
+    return c;
+  };
+
   try {
-    children.push(
-      startChild(
-        'dialogs',
-        mainOf('dialogs'),
-        { ...common, MYSQL_URL: `${opts.mysqlServer}/${dbName}` },
-        [],
-        profArgs('dialogs'),
-      ),
-      startChild('notifier', mainOf('notifier'), common, [], profArgs('notifier')),
-      startChild('mailer', mainOf('mailer'), { ...common, MAIL_OUTBOX_DIR: outbox }, [], profArgs('mailer')),
-    );
-    const gatewayEnv = (port: number) => ({
-      ...common,
-      PORT: String(port),
-      JWT_SECRET: jwtSecret,
-      ADMIN_TOKEN: adminToken,
-      ...opts.gatewayEnv,
-    });
-    const gateway = startChild('gateway', mainOf('gateway'), gatewayEnv(port), [], profArgs('gateway'));
+    children.push(launch('dialogs'), launch('notifier'), launch('mailer'));
+    const gateway = launch('gateway');
     children.push(gateway);
-    const baseUrl = `http://127.0.0.1:${port}`;
     await waitReady(baseUrl, children, 45_000);
+    await Promise.all(
+      (['notifier', 'mailer'] as const).map((n) => waitReady(readyUrlOf(n), children, 45_000)),
+    );
     return {
       baseUrl,
       wsUrl: `ws://127.0.0.1:${port}/ws/`,
@@ -112,6 +133,20 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
       gateway,
       children,
       teardown,
+      async stopService(name) {
+        const c = running(name);
+        await c.stop();
+        return c;
+      },
+      async startService(name) {
+        const old = running(name);
+        if (!old.exited()) throw new Error(`${name} (pid ${old.pid}) is still running`);
+        const child = launch(name);
+        // same place in the list: teardown still stops the gateway first
+        children[children.indexOf(old)] = child;
+        await waitReady(readyUrlOf(name), children, 45_000);
+        return child;
+      },
       async startExtraGateway(nodeArgs) {
         const extraPort = await freePort();
         const child = startChild('gateway-2', mainOf('gateway'), gatewayEnv(extraPort), [], nodeArgs);
@@ -130,7 +165,7 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
   }
 }
 
-/** GET /readyz answers 200 once the gateway has NATS and dialogs answers. */
+/** GET /readyz answers 200: the gateway once it has NATS and dialogs answers; the notifier and mailer once they consume. */
 async function waitReady(baseUrl: string, children: Child[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
