@@ -19,6 +19,7 @@ import { deliveryLatency } from './scenarios/delivery.js';
 import { feedCost } from './scenarios/feed-cost.js';
 import { feedReplay } from './scenarios/feed-replay.js';
 import { historyDepth } from './scenarios/history-depth.js';
+import { notifierScale } from './scenarios/notifier-scale.js';
 import { rateLadder } from './scenarios/rate-ladder.js';
 import { rpcRoundTrip } from './scenarios/rpc.js';
 import { socketMemory } from './scenarios/socket-memory.js';
@@ -139,6 +140,8 @@ try {
     if (wanted('ladder'))
       await step('open-loop rate ladder', () => rateLadder(ctx, pairs, plan.ladder, loadNow));
     if (wanted('delivery')) await step('delivery latency', () => deliveryLatency(ctx, closed, plan.delivery));
+    if (wanted('scale'))
+      await step('the notifier on two instances', () => notifierScale(ctx, pairs, plan.scale));
     const resumed = pairs[0];
     if (resumed && wanted('feed'))
       await step('resume after missed pushes', () => feedReplay(ctx, resumed, plan.feed));

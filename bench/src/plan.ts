@@ -26,6 +26,8 @@ export const plan = {
     drainMs: 3_000,
     p99BoundMs: 100,
   },
+  /** one rate, first with one notifier, then with two sharing the partitions */
+  scale: { rate: 300, stepMs: 8_000, drainMs: 3_000 },
   delivery: { perSec: 300, ms: 10_000, drainMs: 5_000, floorScript: child('floor-ws') },
   memory: {
     sockets: 5_000,

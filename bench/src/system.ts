@@ -44,6 +44,13 @@ export interface System {
   stopService(name: RestartableService): Promise<Child>;
   /** start a stopped service again, same env, and wait for its /readyz (notifier, mailer: on their metrics port; dialogs: the gateway's) */
   startService(name: RestartableService): Promise<Child>;
+  /**
+   * another notifier on the same prefix, counted in `children` (CPU per process) until the caller stops
+   * it with the returned `stop`; its /metrics and /readyz on `metricsUrl`
+   */
+  startExtraNotifier(): Promise<{ child: Child; metricsUrl: string; stop(): Promise<void> }>;
+  /** the first notifier's /metrics and /readyz */
+  notifierMetricsUrl: string;
   /** another gateway instance on the same prefix (stopped by the caller), e.g. with `--inspect` */
   startExtraGateway(nodeArgs: string[]): Promise<{ child: Child; wsUrl: string }>;
   /** stop the services (gateway first), then drop what they created */
@@ -146,6 +153,31 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
         children[children.indexOf(old)] = child;
         await waitReady(readyUrlOf(name), children, 45_000);
         return child;
+      },
+      notifierMetricsUrl: readyUrlOf('notifier'),
+      async startExtraNotifier() {
+        const extraPort = await freePort();
+        const child = startChild(
+          'notifier-2',
+          mainOf('notifier'),
+          { ...envOf.notifier, METRICS_PORT: String(extraPort) },
+          [],
+          profArgs('notifier-2'),
+        );
+        children.push(child);
+        const stop = async () => {
+          await child.stop();
+          const i = children.indexOf(child);
+          if (i >= 0) children.splice(i, 1);
+        };
+        const metricsUrl = `http://127.0.0.1:${extraPort}`;
+        try {
+          await waitReady(metricsUrl, children, 30_000);
+        } catch (err) {
+          await stop();
+          throw err;
+        }
+        return { child, metricsUrl, stop };
       },
       async startExtraGateway(nodeArgs) {
         const extraPort = await freePort();

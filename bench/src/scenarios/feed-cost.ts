@@ -4,7 +4,7 @@
  * bracket the one without and a drift of the machine's load shows as a gap between them. "Without the
  * feed" = the notifier stopped (by the PID this run started it with): no feed appends, no pushes; the
  * dialogs service, its outbox relay, JetStream, the mailer and the gateway do everything else as usual.
- * Afterwards the notifier is started again and has caught up (its durable consumer holds nothing, every
+ * Afterwards the notifier is started again and has caught up (its partitions' work queue is empty, every
  * receiver got a new push) before the third run and before any later phase.
  */
 import { subjects } from '@parley/protocol';
@@ -128,16 +128,14 @@ export async function feedCost(ctx: BenchContext, pairs: Pair[], plan: FeedCostP
 
 /**
  * Start the notifier again (same env) and wait until it has worked off what it missed: /readyz (it holds
- * the lease and consumes), its durable consumer with nothing pending or unacknowledged, and one new
+ * its partitions and consumes them), its partitions' work queue empty, and one new
  * message per pair pushed to the receiver.
  */
 async function restartNotifier(ctx: BenchContext, pairs: Pair[], plan: FeedCostPlan) {
   const s = subjects(ctx.sys.prefix);
   const jsm = await ctx.nc.jetstreamManager();
-  const pending = async () => {
-    const info = await jsm.consumers.info(s.eventStream, s.durable('notifier'));
-    return info.num_pending + info.num_ack_pending;
-  };
+  // the notifier's input is a work queue (one copy per user partition): what it holds is still to do
+  const pending = async () => (await jsm.streams.info(s.notifyStream)).state.messages;
   const backlog = await pending();
   const started = performance.now();
   const child = await ctx.sys.startService('notifier');

@@ -98,7 +98,7 @@ export async function rateLadder(
   ];
 }
 
-interface Offered {
+export interface Offered {
   answers: number[];
   deliveries: number[];
   sent: number;
@@ -106,7 +106,11 @@ interface Offered {
   ms: number;
 }
 
-async function offer(pairs: Pair[], rate: number, plan: LadderPlan): Promise<Offered> {
+export async function offer(
+  pairs: Pair[],
+  rate: number,
+  plan: Pick<LadderPlan, 'stepMs' | 'drainMs'>,
+): Promise<Offered> {
   const sentAt = new Map<string, number>();
   const answers: number[] = [];
   const deliveries: number[] = [];
