@@ -1,6 +1,6 @@
 /**
  * Production secrets, end to end: every secret value written in the repository's READMEs, docs,
- * docker-compose.yml, Dockerfile and .env.example is on libs/config's published list (so
+ * docker-compose.yml, Dockerfile, .env.example and deploy/ is on libs/config's published list (so
  * NODE_ENV=production refuses it), and the built gateway and mailer refuse to start in production
  * without strong secrets — one sentence on stderr, a non-zero exit — and start with them.
  */
@@ -36,6 +36,9 @@ function scannedFiles(): string[] {
   }
   for (const name of readdirSync(join(root, 'docs')))
     if (name.endsWith('.md')) files.push(join('docs', name));
+  files.push('deploy/README.md');
+  for (const name of readdirSync(join(root, 'deploy/kubernetes')))
+    files.push(join('deploy/kubernetes', name));
   return files.filter((f) => existsSync(join(root, f)));
 }
 

@@ -1,7 +1,7 @@
 /**
  * Secrets in production: a value anyone can read in this repository (the built-in development
- * default, the examples in README, docker-compose.yml and .env.example) signs nothing in
- * production. `e2e/published-secrets.test.ts` scans those files and fails when a value written
+ * default, the examples in README, docker-compose.yml, .env.example and deploy/) signs nothing in
+ * production. `e2e/production-secrets.test.ts` scans those files and fails when a value written
  * there is missing from this list.
  */
 
@@ -15,6 +15,8 @@ export const PUBLISHED_SECRETS: readonly string[] = [
   // docker-compose.yml's development fallbacks
   'dev-only-jwt-secret-do-not-deploy',
   'dev-only-admin-token-do-not-deploy',
+  // deploy/kubernetes/secret.template.yaml's placeholder
+  'CHANGE-ME',
 ];
 
 /** shortest secret accepted in production, in UTF-8 bytes (HS256 keys should be ≥ 256 bits) */
