@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   appendFeed,
+  type BusConnection,
   consumeEvents,
   createLease,
   type EventConsumer,
@@ -32,7 +33,8 @@ import { createNotifierMetrics, type NotifierMetrics } from './metrics.js';
 
 export interface NotifierDeps {
   config: NotifierConfig;
-  nc: NatsConnection;
+  /** the connection, or connectBus's promise of it (start() serves /readyz before it waits for it) */
+  nc: BusConnection;
   logger: Logger;
 }
 
@@ -44,8 +46,10 @@ export interface NotifierService extends Service {
 }
 
 export function createNotifierService(deps: NotifierDeps): NotifierService {
-  const { config, nc, logger } = deps;
+  const { config, logger } = deps;
   const s = subjects(config.SUBJECT_PREFIX);
+  /** set by start() once connected; everything that uses it runs after that */
+  let nc: NatsConnection;
   const metrics = createNotifierMetrics();
   const instanceId = randomUUID().slice(0, 8);
   const log = logger.child({ instance: instanceId });
@@ -179,6 +183,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, log, {
         ready: () => leaseStarted && !nc.isClosed() && (!lease?.held || consumer !== undefined),
       });
+      nc = await deps.nc;
       lease = createLease({
         nc,
         subjects: s,
