@@ -131,7 +131,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       metricsEndpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger, {
         ready: () => http !== undefined && parts !== undefined && !parts.nc.isClosed(),
       });
-      logger.info({ port: this.port() }, 'gateway listening; waiting for NATS');
+      logger.info({ port: this.port() }, 'gateway starting: port open, waiting for NATS');
 
       // NATS, a node or the JetStream meta leader away at start is waited out (/readyz says 503 meanwhile)
       const nc = await deps.nc;
@@ -193,7 +193,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // the bound server is the app's from now on; the WebSocket upgrade stays on the same port
       if (appHandler) onRequest = appHandler;
       onUpgrade = (req, socket, head) => bus.ws.handleUpgrade(req, socket, head);
-      logger.info({ port: this.port() }, 'gateway ready');
+      logger.info({ port: this.port() }, 'gateway listening');
     },
     async stop() {
       const app = http;
