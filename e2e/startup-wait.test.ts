@@ -9,7 +9,10 @@
  *   starts there later), retries the database with backoff while its telemetry /readyz says 503;
  *   once the forwarder listens it becomes ready and answers requests over NATS.
  *
- * Neither process may exit at any point.
+ * - the notifier (like the mailer, services/mailer/test/startup.test.ts) serves its telemetry
+ *   /readyz 503 before NATS answers, 200 once it does.
+ *
+ * No process may exit at any point.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
@@ -49,7 +52,13 @@ afterEach(async () => {
 beforeAll(() => {
   const build = spawnSync(
     process.execPath,
-    [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'services/gateway', 'services/dialogs'],
+    [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-b',
+      'services/gateway',
+      'services/dialogs',
+      'services/notifier',
+    ],
     { cwd: root, encoding: 'utf8' },
   );
   if (build.status !== 0) throw new Error(`tsc -b failed:\n${build.stdout}${build.stderr}`);
@@ -63,7 +72,7 @@ interface ServiceProcess {
 }
 
 /** the built service as a child process; cleanup sends SIGTERM (SIGKILL if it lingers) and waits */
-function spawnService(name: 'gateway' | 'dialogs', env: Record<string, string>): ServiceProcess {
+function spawnService(name: 'gateway' | 'dialogs' | 'notifier', env: Record<string, string>): ServiceProcess {
   const child: ChildProcess = spawn(process.execPath, [join(root, `services/${name}/dist/main.js`)], {
     cwd: root,
     env: { PATH: process.env.PATH, NODE_ENV: 'development', ...env },
@@ -224,6 +233,26 @@ test('dialogs started before its database answers retries with backoff, says 503
   expect(user).toMatchObject({ id: 7, email: 'user7@example.com' });
   expect(dialogs.alive()).toBe(true);
 }, 150_000);
+
+test('a notifier started before NATS serves /readyz 503 at once, 200 once NATS is up', async () => {
+  const natsPort = await freePort();
+  const metricsPort = await freePort();
+  const metrics = `http://127.0.0.1:${metricsPort}`;
+  const notifier = spawnService('notifier', {
+    NATS_URL: `nats://127.0.0.1:${natsPort}`,
+    SUBJECT_PREFIX: randomPrefix(),
+    METRICS_PORT: String(metricsPort),
+    LEADER_LEASE_SECONDS: '1',
+    LOG_LEVEL: 'info',
+  });
+  await until(notifier, `${metrics}/healthz`, 200, 30_000);
+  expect(await get(`${metrics}/readyz`)).toEqual({ status: 503, body: { status: 'starting' } });
+
+  const nats = await startNatsServer({ port: natsPort });
+  cleanup.unshift(() => nats.stop());
+  await until(notifier, `${metrics}/readyz`, 200, 60_000);
+  expect(notifier.alive()).toBe(true);
+}, 120_000);
 
 interface Forwarder {
   /** connections forwarded so far */
