@@ -8,6 +8,13 @@ import { connect, type NatsConnection } from 'nats';
 
 export type { NatsConnection } from 'nats';
 
+/**
+ * What an app factory is given: the connection, or `connectBus`'s promise of it. A main.ts does not
+ * await the promise: the service listens first (its `/readyz` says 503) and its start() waits for
+ * the first connection, so a service started while NATS is unreachable is visibly waiting.
+ */
+export type BusConnection = NatsConnection | Promise<NatsConnection>;
+
 export interface ConnectOptions {
   servers: string[];
   name: string;

@@ -60,10 +60,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A nats-server of this test's own (outage and restart tests must not disturb the shared one). */
-export async function startNatsServer(): Promise<PrivateNats> {
+/**
+ * A nats-server of this test's own (outage and restart tests must not disturb the shared one), with
+ * JetStream in a temporary store. `port`: where to listen (a service already trying to reach it);
+ * default a free one.
+ */
+export async function startNatsServer(opts: { port?: number } = {}): Promise<PrivateNats> {
   if (!hasBinary('nats-server')) throw new Error(NO_SERVERS_HELP);
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'parley-nats-'));
   let proc: ChildProcess | undefined;
   const launch = async () => {

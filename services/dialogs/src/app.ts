@@ -1,12 +1,19 @@
 /**
  * The dialogs service: owns the data, answers every request the gateway
  * forwards (PROTOCOL.md §3–§6), writes domain events to its outbox and relays
- * them to the event stream. Building it has no side effects; `start()` connects.
+ * them to the event stream. Building it has no side effects; `start()` serves
+ * the telemetry endpoint (METRICS_PORT: /readyz 503), then waits for NATS and
+ * the database as long as they are away (retried with backoff), then serves
+ * requests (/readyz 200).
  */
 
-import type { NatsConnection } from '@parley/bus';
 import {
+  type BusConnection,
+  createPresenceView,
   ensureEventStream,
+  type NatsConnection,
+  openPresenceBucket,
+  type PresenceView,
   publishUserDeactivated,
   retry,
   type Server,
@@ -15,6 +22,7 @@ import {
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import { subjects as makeSubjects } from '@parley/protocol';
+import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
 import type { DataSource } from 'typeorm';
 import type { DialogsConfig } from './config.js';
 import type { DialogsContext, Presence } from './context.js';
@@ -23,14 +31,19 @@ import { sqlOf } from './db/sql.js';
 import { type OnFatal, reportSchemaMissing, schemaMissing } from './fatal.js';
 import { createFilesSweeper, type Sweeper } from './files/sweeper.js';
 import { buildHandlers } from './handlers/index.js';
+import { createDialogsMetrics, type DialogsMetrics } from './metrics.js';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayHooks } from './outbox/relay.js';
 
 export interface DialogsDeps {
   config: DialogsConfig;
-  nc: NatsConnection;
+  /** the connection, or connectBus's promise of it (start() serves /readyz before it waits for it) */
+  nc: BusConnection;
   logger: Logger;
-  /** where `status_online` of users comes from (false for everyone without it) */
-  presence?: Presence;
+  /**
+   * where `status_online` of users comes from: `'bucket'` — the gateways' presence bucket, watched
+   * from start() (main.ts); a given source (tests); none — false for everyone
+   */
+  presence?: Presence | 'bucket';
   /** test seam for the outbox relay */
   relayHooks?: OutboxRelayHooks;
   /** the schema went missing under a running instance (main.ts exits; without it requests answer `internal`) */
@@ -47,8 +60,9 @@ export interface DialogsService extends Service {
 }
 
 export function createDialogsService(deps: DialogsDeps): DialogsService {
-  const { config, nc, logger } = deps;
+  const { config, logger } = deps;
   const subjects = makeSubjects(config.SUBJECT_PREFIX);
+  let nc: NatsConnection | undefined;
   let ds: DataSource | undefined;
   let server: Server | undefined;
   let relay: OutboxRelay | undefined;
@@ -57,6 +71,20 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
     if (reason) deps.onFatal?.(reason, err);
   };
   let sweeper: Sweeper | undefined;
+  let presenceView: PresenceView | undefined;
+  let metrics: DialogsMetrics | undefined;
+  let endpoint: MetricsEndpoint | null = null;
+
+  /** the gateways' presence bucket, watched (NATS or a node away at start is waited out) */
+  const watchPresence = async (bus: NatsConnection): Promise<PresenceView> => {
+    const view = createPresenceView(bus, subjects, { logger, replicas: config.NATS_REPLICAS });
+    await retry(() => openPresenceBucket(bus, subjects, { replicas: config.NATS_REPLICAS }), {
+      what: 'presence bucket',
+      logger,
+    });
+    await view.start();
+    return view;
+  };
 
   return {
     get dataSource() {
@@ -69,6 +97,15 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
       return sweeper;
     },
     async start() {
+      if (config.METRICS_PORT) {
+        metrics ??= createDialogsMetrics();
+        // /readyz: 503 until NATS and the database are usable and requests are served
+        endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger, {
+          ready: () => server !== undefined && nc?.isClosed() === false && ds?.isInitialized === true,
+        });
+      }
+      const bus = await deps.nc;
+      nc = bus;
       // the database, NATS or a node away at start is waited out (retried with backoff, logged)
       await retry(() => ensureDatabase(config.MYSQL_URL), { what: 'database', logger });
       ds = await retry(
@@ -79,15 +116,17 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         },
         { what: 'database connection', logger },
       );
-      await migrate(ds);
-      await retry(() => ensureEventStream(nc, subjects, { replicas: config.NATS_REPLICAS }), {
+      const source = ds;
+      await retry(() => migrate(source), { what: 'migrations', logger });
+      await retry(() => ensureEventStream(bus, subjects, { replicas: config.NATS_REPLICAS }), {
         what: 'event stream',
         logger,
       });
+      if (deps.presence === 'bucket') presenceView = await watchPresence(bus);
       if (config.OUTBOX_RELAY) {
         relay = createOutboxRelay({
           ds,
-          nc,
+          nc: bus,
           subjects,
           logger,
           pollMs: config.OUTBOX_POLL_MS,
@@ -100,12 +139,12 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         ds,
         sql: sqlOf(ds),
         config,
-        presence: deps.presence,
+        presence: deps.presence === 'bucket' ? presenceView : deps.presence,
         outboxWritten: () => relay?.poke(),
-        userDeactivated: (userId) => publishUserDeactivated(nc, subjects, userId),
+        userDeactivated: (userId) => publishUserDeactivated(bus, subjects, userId),
       };
       server = serve({
-        nc,
+        nc: bus,
         subjects,
         service: 'dialogs',
         handlers: deps.onFatal ? reportSchemaMissing(buildHandlers(ctx), deps.onFatal) : buildHandlers(ctx),
@@ -114,7 +153,7 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
       });
       sweeper = createFilesSweeper({
         ds,
-        nc,
+        nc: bus,
         subjects,
         logger,
         ttlHours: config.FILES_UNATTACHED_TTL_HOURS,
@@ -131,8 +170,12 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
       server = undefined;
       await relay?.stop();
       relay = undefined;
+      await presenceView?.stop();
+      presenceView = undefined;
       if (ds?.isInitialized) await ds.destroy();
       ds = undefined;
+      await endpoint?.close();
+      endpoint = null;
     },
   };
 }

@@ -43,6 +43,11 @@ export const dialogsConfigSpec = {
     default: '24',
     parse: parsers.number(0.0001, 24 * 366),
   },
+  METRICS_PORT: {
+    doc: 'port of the internal telemetry endpoint: GET /metrics (Prometheus), /healthz, /readyz (200 once NATS and the database are usable); 0 = off',
+    default: '0',
+    parse: parsers.int(0, 65_535),
+  },
   FILES_SWEEP_INTERVAL_MS: {
     doc: 'how often this instance looks for expired unattached uploads, ms (0 = never)',
     default: '600000',

@@ -1,17 +1,18 @@
 /**
  * The gateway: one HTTP server (fastify) for the WebSocket upgrade (/ws/) and the HTTP API
  * (PROTOCOL.md §1, §2, §5); Prometheus metrics on the internal METRICS_PORT only. It talks to
- * `dialogs` only through NATS requests. Nothing happens at construction; start() builds the HTTP
- * app, opens the stores, starts presence and listens; stop() drains gracefully.
+ * `dialogs` only through NATS requests. Nothing happens at construction. start() binds the port
+ * first (http/starting.ts answers: /healthz 200, /readyz and the rest 503), then waits for the
+ * NATS connection and opens the stores (retried with backoff, however long NATS is away), builds
+ * the HTTP app and hands the bound server over to it; stop() drains gracefully.
  */
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
-  createFeedReader,
-  createRpcClient,
+  type BusConnection,
   ensureFeedStream,
   type FileStore,
-  type NatsConnection,
   openFileStore,
   openPresenceBucket,
   retry,
@@ -23,27 +24,19 @@ import type { Logger } from '@parley/logger';
 import { subjects as makeSubjects } from '@parley/protocol';
 import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
 import type { FastifyInstance } from 'fastify';
-import { createAuthenticator } from './auth/authenticate.js';
 import { createTokenVerifier } from './auth/verify.js';
+import { type BusParts, createBusParts } from './bus-parts.js';
 import type { GatewayConfig } from './config.js';
-import { adminRoutes } from './http/admin.js';
-import { apiRoutes } from './http/api.js';
 import { isAdmin, rateKeyOf } from './http/auth.js';
-import { clientRoutes, createClientFiles } from './http/client.js';
-import { filesRoutes } from './http/files.js';
-import { healthRoutes } from './http/health.js';
-import { mediaRoutes } from './http/media.js';
+import { createClientFiles } from './http/client.js';
 import { createHttpApp } from './http/server.js';
-import { unsubscribeRoutes } from './http/unsubscribe.js';
+import { createStartingResponder } from './http/starting.js';
 import { createMetrics } from './metrics.js';
-import { createHub } from './ws/hub.js';
-import { createGatewayPresence } from './ws/presence.js';
-import { createWsServer } from './ws/server.js';
-import { createSyncHandler } from './ws/sync.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
-  nc: NatsConnection;
+  /** the connection, or connectBus's promise of it (start() listens before it waits for it) */
+  nc: BusConnection;
   logger: Logger;
 }
 
@@ -63,100 +56,45 @@ const API_VERSION = '1.0.0';
 /** how long stop() waits for HTTP requests in flight before cutting them */
 const HTTP_GRACE_MS = 10_000;
 
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 export function createGateway(deps: GatewayDeps): Gateway {
-  const { config, nc } = deps;
+  const { config } = deps;
   const logger = deps.logger.child({ gateway_id: config.GATEWAY_ID });
   const subjects = makeSubjects(config.SUBJECT_PREFIX);
-  const rpc = createRpcClient(nc, subjects, { timeoutMs: config.REQUEST_TIMEOUT_MS });
   const metrics = createMetrics();
   const verify = createTokenVerifier(config.JWT_SECRET, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
     maxLifetimeSec: config.JWT_MAX_LIFETIME_SECONDS,
   });
-  const authenticate = createAuthenticator(verify, rpc);
   const locale = config.MESSAGES_LOCALE;
   const maxJsonBytes = config.MAX_BODY_CHARS * 4 + 4096;
+  const clientFiles = createClientFiles();
+  const starting = createStartingResponder(locale);
 
-  const presence = createGatewayPresence({
-    nc,
-    subjects,
-    rpc,
-    logger,
-    gatewayId: config.GATEWAY_ID,
-    ttlMs: config.PRESENCE_TTL_MS,
-    replicas: config.NATS_REPLICAS,
-    refreshMs: config.PRESENCE_REFRESH_MS,
-    relistMs: config.PRESENCE_RELIST_MS,
-  });
-  const feed = createFeedReader(nc, subjects);
-  const hub = createHub({
-    nc,
-    subjects,
-    logger,
-    metrics,
-    feed,
-    onFirst: (userId) => presence.set(userId, true),
-    onLast: (userId) => void presence.set(userId, false),
-  });
-  const ws = createWsServer({
-    authenticate,
-    hub,
-    rpc,
-    metrics,
-    logger,
-    locale,
-    limits: {
-      ratePerSec: config.RATE_LIMIT_PER_SEC,
-      burst: config.RATE_LIMIT_BURST,
-      maxBufferedBytes: config.MAX_BUFFERED_BYTES,
-      maxQueuedFrames: config.MAX_QUEUED_FRAMES,
-      maxQueuedBytes: config.MAX_QUEUED_BYTES,
-    },
-    maxSocketsPerUser: config.MAX_SOCKETS_PER_USER,
-    upgradesPerIpPerSec: config.UPGRADES_PER_IP_PER_SEC,
-    maxFrameBytes: config.MAX_FRAME_BYTES,
-    heartbeatMs: config.HEARTBEAT_MS,
-    allowedOrigins: config.ALLOWED_ORIGINS,
-    sync: createSyncHandler(feed, metrics),
-  });
-
+  let server: Server | undefined;
+  let onRequest: RequestHandler = starting.request;
+  let onUpgrade: UpgradeHandler = starting.upgrade;
+  let parts: BusParts | undefined;
   let deactivations: Subscription | undefined;
   let fileStore: FileStore | undefined;
+  let http: FastifyInstance | undefined;
+  let registered: Array<{ method: string; url: string }> = [];
+  let metricsEndpoint: MetricsEndpoint | null = null;
   const files = () => {
     if (!fileStore) throw new Error('file store not open');
     return fileStore;
   };
-  const clientFiles = createClientFiles();
-  const routes = [
-    ...healthRoutes({ nc, rpc, probeTimeoutMs: Math.min(1_000, config.REQUEST_TIMEOUT_MS) }),
-    ...filesRoutes({
-      rpc,
-      authenticate,
-      files,
-      maxUploadBytes: config.MAX_UPLOAD_BYTES,
-      quotaBytesPerDay: config.UPLOAD_BYTES_PER_USER_PER_DAY,
-    }),
-    ...mediaRoutes({ rpc, files }),
-    ...apiRoutes({ rpc, authenticate }),
-    ...adminRoutes({ rpc, adminToken: config.ADMIN_TOKEN }),
-    ...unsubscribeRoutes({ rpc, secret: config.JWT_SECRET, locale }),
-    ...clientRoutes(clientFiles),
-  ];
-  let http: FastifyInstance | undefined;
-  let registered: Array<{ method: string; url: string }> = [];
-  let metricsEndpoint: MetricsEndpoint | null = null;
-  const server = (): Server => {
-    if (!http) throw new Error('gateway is not started');
-    return http.server;
-  };
 
   return {
     get server() {
-      return server();
+      if (!server) throw new Error('gateway is not started');
+      return server;
     },
     port() {
-      const addr = http?.server.address() as AddressInfo | null | undefined;
+      const addr = server?.address() as AddressInfo | null | undefined;
       if (!addr) throw new Error('gateway is not listening');
       return addr.port;
     },
@@ -164,7 +102,27 @@ export function createGateway(deps: GatewayDeps): Gateway {
     httpRoutes: () => [...registered],
     async start() {
       await clientFiles.load();
+      // the port answers from the start: alive, not ready, until the app below takes over
+      const listening = createServer((req, res) => onRequest(req, res));
+      listening.on('upgrade', (req, socket, head) => onUpgrade(req, socket, head));
+      server = listening;
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        // like node's default: every interface (IPv6 and IPv4 where available)
+        listening.listen(config.PORT, () => {
+          listening.off('error', reject);
+          resolve();
+        });
+      });
+      metricsEndpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger, {
+        ready: () => http !== undefined && parts !== undefined && !parts.nc.isClosed(),
+      });
+      logger.info({ port: this.port() }, 'gateway starting: port open, waiting for NATS');
+
       // NATS, a node or the JetStream meta leader away at start is waited out (/readyz says 503 meanwhile)
+      const nc = await deps.nc;
+      const bus = createBusParts({ nc, config, logger, metrics, verify, files, clientFiles });
+      parts = bus;
       fileStore = await retry(
         () =>
           openFileStore(nc, subjects, {
@@ -188,14 +146,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
           openPresenceBucket(nc, subjects, { ttlMs: config.PRESENCE_TTL_MS, replicas: config.NATS_REPLICAS }),
         { what: 'presence bucket', logger },
       );
-      await presence.start();
-      deactivations = subscribeUserDeactivated(nc, subjects, (userId) => ws.deactivate(userId));
+      await bus.presence.start();
+      deactivations = subscribeUserDeactivated(nc, subjects, (userId) => bus.ws.deactivate(userId));
       await nc.flush();
       if (!config.ALLOWED_ORIGINS) {
         logger.warn('ALLOWED_ORIGINS is not set: WebSocket connections are accepted from any origin');
       }
+      let appHandler: RequestHandler | undefined;
       const built = await createHttpApp({
-        routes,
+        routes: bus.routes,
         logger,
         metrics,
         locale,
@@ -209,34 +168,35 @@ export function createGateway(deps: GatewayDeps): Gateway {
         allowedOrigins: config.ALLOWED_ORIGINS,
         version: API_VERSION,
         subjectPrefix: config.SUBJECT_PREFIX,
+        serverFactory: (handler) => {
+          appHandler = handler;
+          return listening;
+        },
       });
       http = built.app;
       registered = built.registered;
-      // the WebSocket upgrade stays on the same port, authenticated by the ws layer
-      http.server.on('upgrade', (req, socket, head) => ws.handleUpgrade(req, socket, head));
       await http.ready();
-      const listening = http.server;
-      await new Promise<void>((resolve, reject) => {
-        listening.once('error', reject);
-        // like node's default: every interface (IPv6 and IPv4 where available)
-        listening.listen(config.PORT, () => {
-          listening.off('error', reject);
-          resolve();
-        });
-      });
-      metricsEndpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger);
+      // the bound server is the app's from now on; the WebSocket upgrade stays on the same port
+      if (appHandler) onRequest = appHandler;
+      onUpgrade = (req, socket, head) => bus.ws.handleUpgrade(req, socket, head);
       logger.info({ port: this.port() }, 'gateway listening');
     },
     async stop() {
       const app = http;
-      const httpClosed = app ? app.close() : Promise.resolve();
+      const listening = server;
+      // no new connections; the app's in-flight requests finish (or are cut after the grace period)
+      const serverClosed = listening?.listening
+        ? new Promise<void>((resolve) => listening.close(() => resolve()))
+        : Promise.resolve();
+      const appClosed = app ? app.close() : Promise.resolve();
       deactivations?.unsubscribe();
-      await ws.stop();
-      await hub.stop();
-      await presence.stop();
-      const timer = setTimeout(() => app?.server.closeAllConnections(), HTTP_GRACE_MS);
+      await parts?.ws.stop();
+      await parts?.hub.stop();
+      await parts?.presence.stop();
+      const timer = setTimeout(() => listening?.closeAllConnections(), HTTP_GRACE_MS);
       timer.unref();
-      await httpClosed;
+      await appClosed;
+      await serverClosed;
       clearTimeout(timer);
       await metricsEndpoint?.close();
       metricsEndpoint = null;

@@ -10,7 +10,8 @@ const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL, pretty: 
 installLastResort(logger, 'gateway');
 for (const w of warnings) logger.warn(`!!! ${w} — never run like this in production !!!`);
 
-const nc = await connectBus({
+// not awaited: the gateway listens (/readyz 503) while the first connection is still being waited for
+const nc = connectBus({
   servers: config.NATS_URL,
   name: `parley-gateway-${config.GATEWAY_ID}`,
   logger,
@@ -19,5 +20,5 @@ const app = createGateway({ config, nc, logger });
 await app.start();
 onShutdownSignals(logger, async () => {
   await app.stop();
-  await nc.drain();
+  await (await nc).drain();
 });

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  type BusConnection,
   consumeEvents,
   createRpcClient,
   type EventConsumer,
@@ -34,7 +35,8 @@ import { createMailTransport, type MailTransport } from './transport.js';
 
 export interface MailerDeps {
   config: MailerConfig;
-  nc: NatsConnection;
+  /** the connection, or connectBus's promise of it (start() serves /readyz before it waits for it) */
+  nc: BusConnection;
   logger: Logger;
   /** retry schedule after an SMTP failure, ms (default 0.5 s, 2 s, 5 s, 15 s, 30 s, 60 s…) */
   backoffMs?: number[];
@@ -50,7 +52,7 @@ export interface MailerService extends Service {
 const RECORD_TTL_MS = 8 * 24 * 3600_000;
 
 export function createMailerService(deps: MailerDeps): MailerService {
-  const { config, nc, logger } = deps;
+  const { config, logger } = deps;
   const s = subjects(config.SUBJECT_PREFIX);
   const metrics = createMailerMetrics();
   const delayMs = config.MAIL_DELAY_SECONDS * 1000;
@@ -61,6 +63,7 @@ export function createMailerService(deps: MailerDeps): MailerService {
   let consumer: EventConsumer | undefined;
   let endpoint: MetricsEndpoint | null = null;
   let reminders: ReturnType<typeof createReminders> | undefined;
+  let nc: NatsConnection | undefined;
 
   const onCreated = async (e: MessageCreatedEvent): Promise<EventOutcome | undefined> => {
     const d = deliveries as Deliveries;
@@ -98,8 +101,10 @@ export function createMailerService(deps: MailerDeps): MailerService {
     async start() {
       // /readyz: 503 until the mail bucket and the consumer exist (start-up waits out NATS outages)
       endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, logger, {
-        ready: () => consumer !== undefined && !nc.isClosed(),
+        ready: () => consumer !== undefined && nc?.isClosed() === false,
       });
+      const bus = await deps.nc;
+      nc = bus;
       transport = createMailTransport({
         smtpUrl: config.SMTP_URL,
         outboxDir: config.MAIL_OUTBOX_DIR,
@@ -112,7 +117,7 @@ export function createMailerService(deps: MailerDeps): MailerService {
         );
       const kv = await retry(
         () =>
-          openJsonKv<MailValue>(nc, s.mailBucket, { ttlMs: RECORD_TTL_MS, replicas: config.NATS_REPLICAS }),
+          openJsonKv<MailValue>(bus, s.mailBucket, { ttlMs: RECORD_TTL_MS, replicas: config.NATS_REPLICAS }),
         { what: 'mail bucket', logger },
       );
       const t = transport;
@@ -130,7 +135,7 @@ export function createMailerService(deps: MailerDeps): MailerService {
         onResult: (result) => metrics.emails.inc({ result }),
       });
       consumer = await consumeEvents({
-        nc,
+        nc: bus,
         subjects: s,
         service: 'mailer',
         logger,
@@ -148,8 +153,8 @@ export function createMailerService(deps: MailerDeps): MailerService {
       // the daily reminder (§9): its records live in the mail bucket under their own keys
       reminders = createReminders({
         config,
-        kv: await openJsonKv<ReminderRecord>(nc, s.mailBucket, { ttlMs: RECORD_TTL_MS }),
-        rpc: createRpcClient(nc, s, { timeoutMs: 10_000 }),
+        kv: await openJsonKv<ReminderRecord>(bus, s.mailBucket, { ttlMs: RECORD_TTL_MS }),
+        rpc: createRpcClient(bus, s, { timeoutMs: 10_000 }),
         instance,
         logger,
         send: (mail) => t.send(mail),

@@ -8,11 +8,12 @@ const { config, warnings } = loadConfig(mailerConfigSpec);
 const logger = createLogger({ name: 'mailer', level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
 installLastResort(logger, 'mailer');
 for (const w of warnings) logger.warn(w);
-const nc = await connectBus({ servers: config.NATS_URL, name: 'mailer', logger });
+// not awaited: start() serves /readyz (503) while the first connection is still being waited for
+const nc = connectBus({ servers: config.NATS_URL, name: 'mailer', logger });
 const app = createMailerService({ config, nc, logger });
 await app.start();
 logger.info('mailer started');
 onShutdownSignals(logger, async () => {
   await app.stop();
-  await nc.drain();
+  await (await nc).drain();
 });

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   appendFeed,
+  type BusConnection,
   consumeEvents,
   createPartitionLeases,
   type EventConsumer,
@@ -45,7 +46,8 @@ import { createNotifierMetrics, type NotifierMetrics } from './metrics.js';
 
 export interface NotifierDeps {
   config: NotifierConfig;
-  nc: NatsConnection;
+  /** the connection, or connectBus's promise of it (start() serves /readyz before it waits for it) */
+  nc: BusConnection;
   logger: Logger;
 }
 
@@ -61,8 +63,10 @@ export interface NotifierService extends Service {
 const TYPES: readonly DomainEventType[] = ['message.created', 'message.seen'];
 
 export function createNotifierService(deps: NotifierDeps): NotifierService {
-  const { config, nc, logger } = deps;
+  const { config, logger } = deps;
   const s = subjects(config.SUBJECT_PREFIX);
+  /** set by start() once connected; everything that uses it runs after that */
+  let nc: NatsConnection;
   const metrics = createNotifierMetrics();
   const instanceId = randomUUID().slice(0, 8);
   const log = logger.child({ instance: instanceId });
@@ -219,6 +223,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       endpoint = await serveMetrics(metrics.registry, config.METRICS_PORT, log, {
         ready: () => leasesStarted && !nc.isClosed() && (leases?.held() ?? []).every((p) => consumers.has(p)),
       });
+      nc = await deps.nc;
       pushes = createUserPushes({
         windowMs: config.PUSH_COALESCE_MS,
         publish,

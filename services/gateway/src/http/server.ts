@@ -6,6 +6,7 @@
  * `{detail, code}` through errors.ts. Building it has no side effects; the caller listens.
  */
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
@@ -16,6 +17,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifyServerFactory,
   LogController,
 } from 'fastify';
 import { toHttpError } from '../errors.js';
@@ -48,6 +50,11 @@ export interface HttpAppDeps {
   version: string;
   /** subject prefix named in the AsyncAPI document's NATS channels */
   subjectPrefix: string;
+  /**
+   * the server the app answers on, given fastify's request handler (the gateway's, bound before
+   * start-up waited for NATS; it switches to the handler once the app is ready). Default: fastify's own.
+   */
+  serverFactory?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
 }
 
 const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -93,6 +100,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<HttpApp> {
     requestIdHeader: false,
     bodyLimit: deps.maxJsonBytes,
     return503OnClosing: false,
+    ...(deps.serverFactory ? { serverFactory: givenServer(deps.serverFactory) } : {}),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     // a path that does not decode (`/%`, `/%zz`): answered like any error, through errors.ts
     frameworkErrors: (err, request, rawReply) => {
@@ -202,6 +210,25 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<HttpApp> {
   }
   registerMethodNotAllowed(app, table);
   return { app, registered };
+}
+
+/** the given server, with the timeouts fastify sets on a server it creates itself */
+function givenServer(factory: NonNullable<HttpAppDeps['serverFactory']>): FastifyServerFactory {
+  return (handler, options) => {
+    const server = factory(handler);
+    // fastify has filled in its defaults by the time it calls the factory
+    const opts = options as {
+      keepAliveTimeout?: number;
+      requestTimeout?: number;
+      connectionTimeout?: number;
+      maxRequestsPerSocket?: number;
+    };
+    if (opts.keepAliveTimeout !== undefined) server.keepAliveTimeout = opts.keepAliveTimeout;
+    if (opts.requestTimeout !== undefined) server.requestTimeout = opts.requestTimeout;
+    if (opts.connectionTimeout !== undefined) server.setTimeout(opts.connectionTimeout);
+    if (opts.maxRequestsPerSocket) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+    return server;
+  };
 }
 
 function rateLimitOf(cls: RateLimitClass, limits: HttpLimits): { max: number; timeWindow: number } | null {
