@@ -1,11 +1,11 @@
 /**
  * When a started Parley is ready for a test: the gateway answers /readyz (NATS connected, dialogs
- * answering) and the notifier and mailer hold their durable consumers on the event stream, so no
+ * answering), the notifiers consume every user partition and the mailer its durable consumer, so no
  * message created from now on goes unpushed or unmailed.
  */
 import { connectBus } from '@parley/bus';
 import { silentLogger } from '@parley/logger';
-import { subjects } from '@parley/protocol';
+import { NOTIFY_PARTITIONS, subjects } from '@parley/protocol';
 import { until } from './admin.js';
 
 export async function waitReady(opts: {
@@ -36,15 +36,24 @@ export async function waitReady(opts: {
   try {
     const s = subjects(opts.prefix);
     const jsm = await nc.jetstreamManager();
-    for (const service of ['notifier', 'mailer'] as const) {
+    // the notifiers consume every user partition; the mailer its durable on the event stream
+    const consumers = [
+      ...Array.from({ length: NOTIFY_PARTITIONS }, (_, p) => ({
+        stream: s.notifyStream,
+        durable: s.notifyDurable(p),
+        what: `the notifier consumer of partition ${p}`,
+      })),
+      { stream: s.eventStream, durable: s.durable('mailer'), what: 'the mailer consumer' },
+    ];
+    for (const c of consumers) {
       await until(
         async () => {
           opts.alive?.();
-          await jsm.consumers.info(s.eventStream, s.durable(service));
+          await jsm.consumers.info(c.stream, c.durable);
           return true;
         },
         left(),
-        `the ${service} consumer`,
+        c.what,
       );
     }
   } finally {
