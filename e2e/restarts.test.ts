@@ -4,7 +4,6 @@
  * real sockets, dialogs, notifier and mailer (SMTP sink).
  */
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { openJsonKv } from '@parley/bus';
 import { NOTIFY_PARTITIONS, notifyPartition } from '@parley/protocol';
 import { sleep, type TestSocket, waitFor } from '@parley/testing';
 import { createDialog, createUser } from '../services/dialogs/test/harness.js';
@@ -142,11 +141,20 @@ test('a message created while the notifier is stopped is pushed once it starts a
 describe('notifier crash', () => {
   beforeAll(buildNotifier, 120_000);
 
-  /** who holds each partition's lease key (undefined: nobody) */
+  /**
+   * who holds each partition's lease key (undefined: nobody). Bound, never created: a bucket this
+   * test created before the notifiers did would have no max_age, and a dead holder's keys would
+   * never expire.
+   */
   const holders = async (system: System) => {
-    const lease = await openJsonKv<{ holder: string }>(system.nc, system.subjects.leaseBucket('notifier'));
+    const lease = await system.nc
+      .jetstream()
+      .views.kv(system.subjects.leaseBucket('notifier'), { bindOnly: true });
     return Promise.all(
-      Array.from({ length: NOTIFY_PARTITIONS }, async (_, p) => (await lease.get(`p.${p}`))?.value.holder),
+      Array.from({ length: NOTIFY_PARTITIONS }, async (_, p) => {
+        const e = await lease.get(`p.${p}`);
+        return e?.operation === 'PUT' && e.length > 0 ? e.json<{ holder: string }>().holder : undefined;
+      }),
     );
   };
   const instanceOf = (p: NotifierProcess) =>
