@@ -71,13 +71,22 @@ afterAll(async () => {
   await sink?.stop();
 }, 30_000);
 
-/** a notifier's partitions gauge and frames counter, from its /metrics */
-async function notifierMetrics(port: number): Promise<{ partitions: number; frames: number }> {
+/** a notifier's partitions gauge and frame counters, from its /metrics */
+async function notifierMetrics(port: number) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const partitions = Number(/^parley_notifier_partitions (\S+)$/m.exec(text)?.[1]);
-  let frames = 0;
-  for (const m of text.matchAll(/^parley_notifier_frames_total\{[^}]*\} (\S+)$/gm)) frames += Number(m[1]);
-  return { partitions, frames };
+  /** a metric's value, summed over its labels */
+  const sum = (name: string) => {
+    let total = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm')))
+      total += Number(m[1]);
+    return total;
+  };
+  return {
+    partitions: sum('parley_notifier_partitions'),
+    frames: sum('parley_notifier_frames_total'),
+    duplicates: sum('parley_notifier_feed_duplicates_total'),
+    stale_counters: sum('parley_notifier_stale_counter_frames_total'),
+  };
 }
 
 /** where a receiver's ids first differ from what was sent: a few ids (and their feed seqs) around it */
@@ -104,6 +113,24 @@ async function createdInStream(jsm: JetStreamManager, stream: string): Promise<n
     if (e?.type === 'message.created' && e.message) ids.push(e.message.id);
   }
   return ids;
+}
+
+/** user `userId`'s last counter entries in the feed (seq, counter, version, value), newest first */
+async function lastCounterEntries(jsm: JetStreamManager, stream: string, subject: string, max = 6) {
+  const { state } = await jsm.streams.info(stream);
+  const out: string[] = [];
+  for (
+    let seq = state.last_seq;
+    seq >= state.first_seq && out.length < max && seq > state.last_seq - 2_000;
+    seq--
+  ) {
+    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (m?.subject !== subject) continue;
+    const e = m.json<{ item: { event: string; data: unknown }; version?: number }>();
+    if (e.item.event.startsWith('notifications.'))
+      out.push(`${seq} ${e.item.event} v${e.version} ${JSON.stringify(e.item.data)}`);
+  }
+  return out;
 }
 
 /** the instance id a notifier process logs with every line */
@@ -399,6 +426,17 @@ test('a NATS node and one instance of every service SIGKILLed and restarted mid-
 
   const mails = mailIds();
   const crashes = serviceCrashes();
+  const notifiersAtEnd = await Promise.all(notifierPorts.map(notifierMetrics));
+  const countersTrue = (r: (typeof receivers)[number]) =>
+    r.counters.dialogs === trueDialogs &&
+    JSON.stringify(r.counters.messages) === JSON.stringify(trueMessages);
+  // where the counters went wrong: what the feed holds last for user 2
+  const feedCounters = receivers.every(countersTrue)
+    ? undefined
+    : {
+        true_counters: { dialogs: trueDialogs, messages: trueMessages },
+        last_in_feed: await lastCounterEntries(jsm, s.feedStream, s.feed(2)),
+      };
   // where an order went wrong: the relay publishes events in commit order, the notifiers push them
   const inStream = await createdInStream(jsm, s.eventStream);
   const repeated = [...arrived].filter(([, times]) => times.length > 1);
@@ -431,11 +469,12 @@ test('a NATS node and one instance of every service SIGKILLed and restarted mid-
         in_order: JSON.stringify(r.ids) === JSON.stringify(sent),
         ...outOfOrder(r.ids, r.seqs, sent),
         resyncs: r.resyncs(),
-        counters_true:
-          r.counters.dialogs === trueDialogs &&
-          JSON.stringify(r.counters.messages) === JSON.stringify(trueMessages),
+        counters_true: countersTrue(r),
+        ...(countersTrue(r) ? {} : { last_counters: r.counters }),
       };
     }),
+    ...(feedCounters ? { feed_counters: feedCounters } : {}),
+    notifiers_at_end: notifiersAtEnd,
     crashes: crashes.length,
     timeline: Object.fromEntries(timeline),
     seconds: Math.round((Date.now() - t0) / 1000),
