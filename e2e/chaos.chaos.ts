@@ -1,7 +1,8 @@
 /**
  * `npm run test:chaos` (not part of `npm test`: about two minutes): the whole system as processes —
- * a private nats-server (file store), dialogs, the notifier, the mailer (to an SMTP sink), two
- * gateways — and a steady stream of messages while each of them is SIGKILLed and restarted in turn.
+ * a private nats-server (file store), dialogs, two notifiers sharing the user partitions, the mailer
+ * (to an SMTP sink), two gateways (e2e/processes.ts) — and a steady stream of messages while each of
+ * them (one of the notifiers) is SIGKILLed and restarted in turn.
  * The sender retries each message with its `client_id` until it is answered; each receiver is a
  * client that reconnects (to whichever gateway answers) with `?since=` its last seq. Printed: what
  * was stored, what each receiver lost and got twice, the e-mails missing and repeated, and whether
@@ -9,8 +10,6 @@
  * nothing lost or doubled on a socket, no e-mail missing (a repeat only for a kill mid-transaction,
  * with the same Message-ID), counters true.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, expect, test } from '@jest/globals';
 import {
   connectWs,
@@ -23,120 +22,41 @@ import {
   startNatsServer,
   startSmtpSink,
   type TestDatabase,
-  type TestSocket,
   waitFor,
 } from '@parley/testing';
 import { ADMIN_TOKEN, JWT_SECRET, mintToken } from '../services/gateway/test/helpers.js';
-import { root } from './system.js';
+import {
+  admin,
+  buildServices,
+  resilientReceiver,
+  type ServiceProcess,
+  service,
+  steadySender,
+  stopAll,
+} from './processes.js';
 
 const STREAM_MS = 40_000;
 const KILL_EVERY_MS = 5_000;
 
-interface Service {
+interface Victim {
   name: string;
   start(): void;
   kill(): Promise<void>;
 }
 
-const procs = new Set<ChildProcess>();
 let nats: PrivateNats | undefined;
 let db: TestDatabase | undefined;
 let sink: SmtpSink | undefined;
 
 afterAll(async () => {
-  for (const p of procs) p.kill('SIGKILL');
+  await stopAll();
   await nats?.stop();
   await db?.drop();
   await sink?.stop();
 }, 30_000);
 
-function service(name: string, main: string, env: Record<string, string>): Service {
-  let proc: ChildProcess | undefined;
-  return {
-    name,
-    start() {
-      const p = spawn(process.execPath, [join(root, main)], {
-        cwd: root,
-        env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
-        stdio: 'ignore',
-      });
-      procs.add(p);
-      p.once('exit', () => procs.delete(p));
-      process.once('exit', () => p.kill('SIGKILL'));
-      proc = p;
-    },
-    async kill() {
-      const p = proc;
-      if (!p || p.exitCode !== null || p.signalCode !== null) return;
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
-async function admin(base: string, method: string, path: string, body: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status}`);
-  return res.json();
-}
-
-/** a client that stays connected: on close it reconnects to the first gateway that answers, with `since` */
-function resilientReceiver(userId: number, urls: string[]) {
-  const ids: number[] = [];
-  let lastSeq = 0;
-  let sock: TestSocket | undefined;
-  let stopped = false;
-  let resyncs = 0;
-  let turn = 0;
-  const counters: { dialogs?: number; messages?: { count: number; dialog_id: number } } = {};
-  const loop = (async () => {
-    while (!stopped) {
-      const url = urls[turn++ % urls.length] as string;
-      try {
-        sock = await connectWs(url, {
-          token: await mintToken(userId),
-          ...(lastSeq ? { path: `/ws/?since=${lastSeq}` } : {}),
-        });
-      } catch {
-        await sleep(200);
-        continue;
-      }
-      const s = sock;
-      s.ws.on('message', (data) => {
-        const f = JSON.parse(String(data));
-        if (f.event === 'sync' && f.data?.resync_required) resyncs++;
-        if (typeof f.seq !== 'number') return;
-        lastSeq = Math.max(lastSeq, f.seq);
-        if (f.event === 'dialogs.messages.create') ids.push(f.data.id);
-        if (f.event === 'notifications.dialogs.count') counters.dialogs = f.data;
-        if (f.event === 'notifications.dialogs.messages.count') counters.messages = f.data;
-      });
-      await s.closed;
-    }
-  })();
-  return {
-    ids,
-    counters,
-    resyncs: () => resyncs,
-    async stop() {
-      stopped = true;
-      await sock?.close();
-      await loop;
-    },
-  };
-}
-
 test('a steady stream while every service and nats-server are killed in turn: nothing lost, nothing doubled', async () => {
-  const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
+  buildServices();
   nats = await startNatsServer();
   db = await createTestDatabase();
   sink = await startSmtpSink();
@@ -164,10 +84,10 @@ test('a steady stream while every service and nats-server are killed in turn: no
     MYSQL_URL: db.url,
     OUTBOX_POLL_MS: '200',
   });
-  const notifier = service('notifier', 'services/notifier/dist/main.js', {
-    ...common,
-    LEADER_LEASE_SECONDS: '1',
-  });
+  // two notifiers sharing the user partitions (active-active); one of them is a victim
+  const [notifier, otherNotifier] = [1, 2].map((i) =>
+    service(`notifier-${i}`, 'services/notifier/dist/main.js', { ...common, LEADER_LEASE_SECONDS: '1' }),
+  ) as [ServiceProcess, ServiceProcess];
   const mailer = service('mailer', 'services/mailer/dist/main.js', {
     ...common,
     JWT_SECRET,
@@ -176,12 +96,12 @@ test('a steady stream while every service and nats-server are killed in turn: no
     // every message of the stream is mailed: no hourly cap folding them into digests
     MAIL_MAX_PER_RECIPIENT_PER_HOUR: '0',
   });
-  const natsService: Service = {
+  const natsService: Victim = {
     name: 'nats-server',
     start: () => void nats?.restart(),
     kill: async () => nats?.kill(),
   };
-  for (const s of [dialogs, notifier, mailer, ...gateways]) s.start();
+  for (const s of [dialogs, notifier, otherNotifier, mailer, ...gateways]) s.start();
   await waitFor(
     async () => {
       const r = await fetch(`${urls[0]}/readyz`).catch(() => undefined);
@@ -199,48 +119,28 @@ test('a steady stream while every service and nats-server are killed in turn: no
   };
 
   const receivers = [resilientReceiver(2, urls), resilientReceiver(2, [...urls].reverse())];
-  const sent: number[] = [];
-  let sender: TestSocket | undefined;
-  let stop = false;
-  let turn = 0;
-  const sending = (async () => {
-    for (let i = 1; !stop; i++) {
-      for (;;) {
-        try {
-          if (!sender || sender.ws.readyState !== sender.ws.OPEN) {
-            sender = await connectWs(urls[turn++ % urls.length] as string, { token: await mintToken(1) });
-          }
-          const r = await sender.request(
-            { event: 'dialogs.messages.create', dialog_id: dialog.id, body: `m${i}`, client_id: `c${i}` },
-            5_000,
-          );
-          if (!r.exception) {
-            if (!sent.includes(r.data.id)) sent.push(r.data.id);
-            break;
-          }
-        } catch {
-          // the socket went away or the answer did not come: retry with the same client_id
-        }
-        await sleep(100);
-      }
-      await sleep(50);
-    }
-  })();
+  const sender = steadySender({ urls, userId: 1, dialogId: dialog.id, paceMs: 50 });
+  const { sent } = sender;
 
-  const victims = [gateways[0] as Service, dialogs, notifier, mailer, natsService, gateways[1] as Service];
+  const victims: Victim[] = [
+    gateways[0] as Victim,
+    dialogs,
+    notifier,
+    mailer,
+    natsService,
+    gateways[1] as Victim,
+  ];
   let mailerKills = 0;
   const started = Date.now();
   for (let k = 0; Date.now() - started < STREAM_MS; k++) {
     await sleep(KILL_EVERY_MS);
-    const v = victims[k % victims.length] as Service;
+    const v = victims[k % victims.length] as Victim;
     if (v === mailer) mailerKills++;
     await v.kill();
     await sleep(500);
     v.start();
   }
-  stop = true;
-  await sending;
-  await sender?.close();
+  await sender.stop();
   const last = sent.at(-1) as number;
   await waitFor(() => receivers.every((r) => r.ids.includes(last)), {
     timeoutMs: 60_000,

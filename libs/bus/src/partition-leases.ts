@@ -18,7 +18,9 @@
  *   expire (within the TTL and one tick).
  *
  * `acquire` and `release` run one at a time, in order; an acquisition still retrying when its
- * partitions are lost is aborted through its signal.
+ * partitions are lost is aborted through its signal. One signal covers the partitions taken in one
+ * tick, so those of an aborted acquisition that are still held are released and acquired again (a
+ * give-back of part of them must not leave the rest held with their work half-started).
  */
 import type { Logger } from '@parley/logger';
 import type { ServiceName, Subjects } from '@parley/protocol';
@@ -136,19 +138,37 @@ export function createPartitionLeases(opts: PartitionLeasesOptions): PartitionLe
       const mine = ps.filter((p) => acquisitions.get(p) === ctl);
       if (mine.length === 0 || ctl.signal.aborted) return;
       await opts.acquire(mine, ctl.signal);
-      for (const p of mine) if (acquisitions.get(p) === ctl && held.has(p)) serving.add(p);
+      for (const p of mine) {
+        if (acquisitions.get(p) !== ctl) continue;
+        // acquired in full: no longer an acquisition a give-back could interrupt
+        acquisitions.delete(p);
+        if (held.has(p)) serving.add(p);
+      }
     });
   };
 
   const stopWork = (ps: number[]) => {
+    const interrupted = new Set<AbortController>();
     for (const p of ps) {
-      acquisitions.get(p)?.abort();
+      const ctl = acquisitions.get(p);
+      if (ctl) {
+        ctl.abort();
+        interrupted.add(ctl);
+      }
       acquisitions.delete(p);
     }
-    return queue(async () => {
-      await opts.release(ps);
-      for (const p of ps) serving.delete(p);
+    // an interrupted acquisition may have stopped half-way, also through partitions still held (a
+    // give-back of part of what was just taken): those are released with the others and acquired again
+    const again = [...acquisitions].filter(([, ctl]) => interrupted.has(ctl)).map(([p]) => p);
+    for (const p of again) acquisitions.delete(p);
+    const all = [...ps, ...again];
+    const released = queue(async () => {
+      await opts.release(all);
+      for (const p of all) serving.delete(p);
     });
+    const retake = again.filter((p) => held.has(p) && !givingBack.has(p));
+    if (retake.length && !stopped) startWork(retake);
+    return released;
   };
 
   const lose = (ps: number[]) => {

@@ -1,7 +1,8 @@
 /**
  * Partition leases on the real NATS: the running instances share the partitions out, a partition is
  * never worked on by two instances at once, one that stops gives its partitions back at once, one
- * that dies loses them when its keys expire, and a lease bucket that disappears is re-created.
+ * that dies loses them when its keys expire, a partition given back while its acquisition runs does
+ * not cut the acquisition of the ones kept, and a lease bucket that disappears is re-created.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import {
@@ -14,7 +15,7 @@ import {
 } from '@parley/bus';
 import { silentLogger } from '@parley/logger';
 import { subjects } from '@parley/protocol';
-import { natsUrl, randomPrefix, waitFor } from '@parley/testing';
+import { natsUrl, randomPrefix, sleep, waitFor } from '@parley/testing';
 
 const logger = silentLogger();
 const P = 16;
@@ -116,6 +117,52 @@ test('three instances share 16 partitions 6/5/5 without overlap; a stopped one h
   expect(la.held()).toEqual(Array.from({ length: P }, (_, i) => i));
   expect(w.overlaps).toEqual([]);
   await la.stop();
+}, 60_000);
+
+test('partitions given back while their acquisition still runs: the partitions kept are acquired in full', async () => {
+  const s = subjects(randomPrefix());
+  // a partition counts as worked on once the acquisition got through it without being aborted
+  const working = new Map<string, Set<number>>();
+  const slow = async (holder: string) => {
+    const mine = new Set<number>();
+    working.set(holder, mine);
+    const l = createPartitionLeases({
+      nc: await connect(holder),
+      subjects: s,
+      service: 'notifier',
+      holder,
+      ttlMs: 900,
+      partitions: P,
+      logger,
+      async acquire(ps, signal) {
+        for (const p of ps) {
+          await sleep(150);
+          if (signal.aborted) return;
+          mine.add(p);
+        }
+      },
+      async release(ps) {
+        for (const p of ps) mine.delete(p);
+      },
+    });
+    leases.push(l);
+    return l;
+  };
+  const sorted = (set: Set<number> | undefined) => [...(set ?? [])].sort((x, y) => x - y);
+  // a takes all 16 alone; its acquisition takes 2.4 s, and b joins meanwhile: a gives 8 back mid-way
+  const la = await slow('a');
+  const aStarted = la.start();
+  await waitFor(() => la.held().length === P, { what: 'a alone holds every partition' });
+  const lb = await slow('b');
+  await lb.start();
+  await aStarted;
+  await waitFor(() => la.serving().length === P / 2 && lb.serving().length === P / 2, {
+    timeoutMs: 15_000,
+    what: 'the partitions served 8/8',
+  });
+  expect(sorted(working.get('a'))).toEqual(la.held());
+  expect(sorted(working.get('b'))).toEqual(lb.held());
+  await Promise.all([la.stop(), lb.stop()]);
 }, 60_000);
 
 test('a lease bucket deleted under its holder is re-created and its partitions held again', async () => {
