@@ -39,7 +39,7 @@ import {
 } from '@parley/protocol';
 import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
 import { type CounterVersions, createCounterVersions } from './actors/counter-versions.js';
-import { createUserPushes, type UserPushes } from './actors/user-pushes.js';
+import { createUserPushes, type Entry, type UserPushes } from './actors/user-pushes.js';
 import type { NotifierConfig } from './config.js';
 import { createdPushes, seenPushes } from './fanout.js';
 import { createNotifierMetrics, type NotifierMetrics } from './metrics.js';
@@ -61,6 +61,8 @@ export interface NotifierService extends Service {
 }
 
 const TYPES: readonly DomainEventType[] = ['message.created', 'message.seen'];
+/** a failed append is tried again this many times (100 ms doubling to 2 s: about 20 s) before its event fails */
+const APPEND_RETRIES = 14;
 
 export function createNotifierService(deps: NotifierDeps): NotifierService {
   const { config, logger } = deps;
@@ -79,8 +81,34 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
   const versions: CounterVersions = createCounterVersions(windowMs);
   let pushes: UserPushes | undefined;
 
-  // appends start in call order on one connection, so one user's frames are stored in that order
-  const publish: Parameters<typeof createUserPushes>[0]['publish'] = async (userId, all) => {
+  /**
+   * One user's appends go one after another, in call order (= stream order of the events), and a
+   * failed append (a 503 while a stream leader is elected) is retried in place before the next one:
+   * appends merely started in order could be stored out of order when an earlier one fails and a
+   * later one does not (seen in the cluster chaos test).
+   */
+  const tails = new Map<number, Promise<void>>();
+  let stopping = false;
+  const appendInOrder = async (userId: number, entries: Entry[]) => {
+    for (let attempt = 0; ; attempt++) {
+      // one flush for the user's entries, acks matched asynchronously (no request object per entry)
+      const acks = await appendFeed(nc, s, userId, entries);
+      const failed = acks.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+      if (!failed) {
+        metrics.pushes.inc();
+        acks.forEach((ack, i) => {
+          if (ack.status === 'fulfilled' && ack.value.duplicate) metrics.duplicates.inc();
+          else metrics.frames.inc({ event: entries[i]?.entry.item.event ?? 'unknown' });
+        });
+        return;
+      }
+      // what was stored is recognised by its message id when the entries go again
+      if (stopping || attempt >= APPEND_RETRIES) throw failed.reason;
+      metrics.appendRetries.inc();
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+    }
+  };
+  const publish: Parameters<typeof createUserPushes>[0]['publish'] = (userId, all) => {
     // a counter older than one already in the feed (a redelivered event) is not appended at all
     const entries = all.filter((e) => {
       const key = counterKey(e.entry.item);
@@ -89,17 +117,14 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       metrics.staleCounters.inc();
       return false;
     });
-    // one flush for the user's entries, acks matched asynchronously (no request object per entry)
-    const acks = await appendFeed(nc, s, userId, entries);
-    metrics.pushes.inc();
-    let failed: unknown;
-    acks.forEach((ack, i) => {
-      if (ack.status === 'rejected') failed ??= ack.reason;
-      else if (ack.value.duplicate) metrics.duplicates.inc();
-      else metrics.frames.inc({ event: entries[i]?.entry.item.event ?? 'unknown' });
+    const prev = tails.get(userId) ?? Promise.resolve();
+    const done = prev.catch(() => undefined).then(() => appendInOrder(userId, entries));
+    const tail = done.catch(() => undefined);
+    tails.set(userId, tail);
+    void tail.then(() => {
+      if (tails.get(userId) === tail) tails.delete(userId);
     });
-    // the event is redelivered; what was stored is recognised by its message id
-    if (failed) throw failed;
+    return done;
   };
 
   const handle = (partition: number) => async (event: DomainEvent, meta: { deliveryCount: number }) => {
@@ -246,6 +271,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       void retireLegacyDurable().catch((err: unknown) => log.warn({ err }, 'legacy durable check failed'));
     },
     async stop() {
+      stopping = true;
       await leases?.stop();
       pushes?.flushAll();
       pushes?.dispose();

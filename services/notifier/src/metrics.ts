@@ -26,6 +26,11 @@ export function createNotifierMetrics() {
       help: 'feed appends the stream recognised as already stored (a redelivered event)',
       registers: [registry],
     }),
+    appendRetries: new Counter({
+      name: 'parley_notifier_feed_append_retries_total',
+      help: 'feed appends tried again in place after a failure (a stream leader away)',
+      registers: [registry],
+    }),
     staleCounters: new Counter({
       name: 'parley_notifier_stale_counter_frames_total',
       help: 'counter frames not appended: the feed already holds a newer version of that counter',

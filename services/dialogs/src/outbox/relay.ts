@@ -59,6 +59,11 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   let poked = false;
   /** the last round found the lease taken by another instance */
   let leaseBusy = false;
+  /**
+   * the last round had a publish fail (NATS or a stream leader away): events go one per round until
+   * a round succeeds, so a retried event is never stored after successors of its that got through
+   */
+  let careful = false;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -87,12 +92,12 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       const lease = await sql.one('SELECT id FROM outbox_lease WHERE id = 1 FOR UPDATE SKIP LOCKED');
       leaseBusy = !lease;
       if (!lease) return undefined;
-      return sql.rows('SELECT id, payload FROM outbox ORDER BY id LIMIT ?', [batchSize]);
+      return sql.rows('SELECT id, payload FROM outbox ORDER BY id LIMIT ?', [careful ? 1 : batchSize]);
     }
     const found = await sql.rows<{ id: number | string; payload: string | null }>(
       `(SELECT 0 AS id, NULL AS payload FROM outbox_lease WHERE id = 1 FOR UPDATE SKIP LOCKED)
        UNION ALL (SELECT id, payload FROM outbox ORDER BY id LIMIT ?)`,
-      [batchSize],
+      [careful ? 1 : batchSize],
     );
     leaseBusy = !found.some((r) => Number(r.id) === 0);
     if (leaseBusy) return undefined;
@@ -134,6 +139,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       }
       await qr.commitTransaction();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      careful = failed !== undefined;
       if (failed) throw failed.reason;
       return published.length;
     } catch (err) {
