@@ -62,9 +62,12 @@ interface UserEntry {
 export interface Hub {
   /**
    * Hold the user's push subscription (created and flushed to the server first if needed) for a
-   * socket about to open; call the returned function once when that socket is gone.
+   * socket about to open; call release(userId) once when that socket is gone. A failed retain holds
+   * nothing.
    */
-  retain(userId: number): Promise<() => void>;
+  retain(userId: number): Promise<void>;
+  /** give back one retain of the user (after stop(): nothing is held any more) */
+  release(userId: number): void;
   add(sock: HubSocket): void;
   remove(sock: HubSocket): void;
   userCount(): number;
@@ -204,9 +207,11 @@ export function createHub(deps: HubDeps): Hub {
     return entry;
   };
 
-  const release = (userId: number, entry: UserEntry) => {
+  const release = (userId: number) => {
+    const entry = users.get(userId);
+    if (!entry) return;
     entry.refs--;
-    if (entry.refs > 0 || users.get(userId) !== entry) return;
+    if (entry.refs > 0) return;
     users.delete(userId);
     entry.sub.unsubscribe();
     deps.metrics.connections.set({ kind: 'users' }, users.size);
@@ -238,12 +243,6 @@ export function createHub(deps: HubDeps): Hub {
       }
       entry.refs++;
       const held = entry;
-      let released = false;
-      const done = () => {
-        if (released) return;
-        released = true;
-        release(userId, held);
-      };
       try {
         // the server has the subscription (and presence its key) before the socket opens: no push
         // is missed after `open`, and the user is online for whoever asks
@@ -253,11 +252,11 @@ export function createHub(deps: HubDeps): Hub {
           first ? learnLatest(userId, held) : undefined,
         ]);
       } catch (err) {
-        done();
+        if (users.get(userId) === held) release(userId);
         throw err;
       }
-      return done;
     },
+    release,
     add(sock) {
       users.get(sock.userId)?.sockets.add(sock);
     },

@@ -34,27 +34,27 @@ export function createAddressLimiter(perSec: number): AddressLimiter {
 
 export interface SocketQuota {
   /**
-   * Reserve a socket for `userId` (from authentication until that socket is gone); null when the
-   * user already holds `max`. The returned release is safe to call more than once.
+   * Reserve a socket for `userId` (from authentication until that socket is gone); false when the
+   * user already holds `max`. Each reservation is given back with one release(userId).
    */
-  reserve(userId: number): (() => void) | null;
+  reserve(userId: number): boolean;
+  release(userId: number): void;
 }
 
+/** counts by user id (no object per socket: an open socket keeps nothing of its reservation) */
 export function createSocketQuota(max: number): SocketQuota {
   const held = new Map<number, number>();
   return {
     reserve(userId) {
       const n = held.get(userId) ?? 0;
-      if (n >= max) return null;
+      if (n >= max) return false;
       held.set(userId, n + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (held.get(userId) ?? 1) - 1;
-        if (left > 0) held.set(userId, left);
-        else held.delete(userId);
-      };
+      return true;
+    },
+    release(userId) {
+      const left = (held.get(userId) ?? 1) - 1;
+      if (left > 0) held.set(userId, left);
+      else held.delete(userId);
     },
   };
 }
