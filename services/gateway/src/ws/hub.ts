@@ -16,6 +16,7 @@ import {
   type FeedDelivery,
   type FeedReader,
   Limiter,
+  type Msg,
   type NatsConnection,
   type Subscription,
 } from '@parley/bus';
@@ -49,7 +50,8 @@ export interface HubDeps {
 
 interface UserEntry {
   refs: number;
-  sockets: Set<HubSocket>;
+  /** the user's open sockets here: an array made for its first (nearly always the only one) */
+  sockets: HubSocket[] | undefined;
   sub: Subscription;
   /** the highest feed seq handed to the sockets (or known to be older than any of them) */
   lastSeq: number;
@@ -87,7 +89,7 @@ export function createHub(deps: HubDeps): Hub {
       text ??= JSON.stringify(feedFrame(feedEntry.item, seq));
       return text;
     };
-    for (const sock of entry.sockets) {
+    for (const sock of entry.sockets ?? []) {
       if (sock.feed.live(seq, feedEntry, encoded)) deps.metrics.pushes.inc({ event: feedEntry.item.event });
     }
   };
@@ -150,7 +152,7 @@ export function createHub(deps: HubDeps): Hub {
   })().catch(() => undefined);
 
   const deliver = (entry: UserEntry, msg: PushMessage) => {
-    if (entry.sockets.size === 0) return;
+    if (!entry.sockets?.length) return;
     const skip = new Set(msg.skip_origin ?? []);
     const texts = msg.items.map((item) => JSON.stringify(pushFrame(item)));
     for (const sock of entry.sockets) {
@@ -163,49 +165,52 @@ export function createHub(deps: HubDeps): Hub {
     }
   };
 
-  const subscribe = (userId: number): UserEntry => {
-    const entry: UserEntry = {
-      refs: 0,
-      sockets: new Set(),
-      sub: undefined as unknown as Subscription,
-      lastSeq: 0,
-      known: false,
-      waiting: undefined,
-    };
-    // a synchronous callback: messages arrive in order, and an idle user costs no iterator machinery
-    entry.sub = deps.nc.subscribe(deps.subjects.push(userId), {
-      callback: (err, m) => {
-        if (err) {
-          deps.logger.error({ err, user_id: userId }, 'push loop failed');
-          return;
-        }
-        const delivery = decodeFeedDelivery(m);
-        if (delivery === null) {
-          deps.logger.warn({ user_id: userId }, 'dropped a malformed feed entry');
-          return;
-        }
-        if (delivery) {
-          try {
-            onFeed(userId, entry, delivery);
-          } catch (e) {
-            deps.logger.error({ err: e, user_id: userId }, 'feed delivery failed');
-          }
-          return;
-        }
-        const msg = decodePush(m.data);
-        if (!msg) {
-          deps.logger.warn({ user_id: userId }, 'dropped a malformed push message');
-          return;
-        }
-        try {
-          deliver(entry, msg);
-        } catch (e) {
-          deps.logger.error({ err: e, user_id: userId }, 'push delivery failed');
-        }
-      },
-    });
-    return entry;
+  /**
+   * One callback for every user's subscription (the user is the subject's last token): synchronous,
+   * so messages arrive in order, and an idle user costs no iterator machinery and no closure.
+   */
+  const onMessage = (err: Error | null, m: Msg) => {
+    if (err) {
+      deps.logger.error({ err }, 'push loop failed');
+      return;
+    }
+    const userId = Number(m.subject.slice(m.subject.lastIndexOf('.') + 1));
+    const entry = users.get(userId);
+    // unsubscribed meanwhile: nobody here to deliver to
+    if (!entry) return;
+    const delivery = decodeFeedDelivery(m);
+    if (delivery === null) {
+      deps.logger.warn({ user_id: userId }, 'dropped a malformed feed entry');
+      return;
+    }
+    if (delivery) {
+      try {
+        onFeed(userId, entry, delivery);
+      } catch (e) {
+        deps.logger.error({ err: e, user_id: userId }, 'feed delivery failed');
+      }
+      return;
+    }
+    const msg = decodePush(m.data);
+    if (!msg) {
+      deps.logger.warn({ user_id: userId }, 'dropped a malformed push message');
+      return;
+    }
+    try {
+      deliver(entry, msg);
+    } catch (e) {
+      deps.logger.error({ err: e, user_id: userId }, 'push delivery failed');
+    }
   };
+
+  const subscribe = (userId: number): UserEntry => ({
+    refs: 0,
+    sockets: undefined,
+    sub: deps.nc.subscribe(deps.subjects.push(userId), { callback: onMessage }),
+    lastSeq: 0,
+    known: false,
+    waiting: undefined,
+  });
 
   const release = (userId: number) => {
     const entry = users.get(userId);
@@ -258,10 +263,15 @@ export function createHub(deps: HubDeps): Hub {
     },
     release,
     add(sock) {
-      users.get(sock.userId)?.sockets.add(sock);
+      const entry = users.get(sock.userId);
+      if (!entry) return;
+      if (entry.sockets) entry.sockets.push(sock);
+      else entry.sockets = [sock];
     },
     remove(sock) {
-      users.get(sock.userId)?.sockets.delete(sock);
+      const sockets = users.get(sock.userId)?.sockets;
+      const i = sockets ? sockets.indexOf(sock) : -1;
+      if (i >= 0) sockets!.splice(i, 1);
     },
     userCount: () => users.size,
     async stop() {
