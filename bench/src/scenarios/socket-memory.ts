@@ -30,6 +30,8 @@ interface PerSocket {
   heapKib: number;
   /** memory outside the V8 heap that V8 knows of (Buffers' bytes and the like), per socket */
   externalKib: number;
+  /** V8 heap committed (heapTotal: used and free space of its pages), per socket */
+  committedKib: number;
   opened: number;
   openMs: number;
 }
@@ -87,7 +89,7 @@ export async function socketMemory(ctx: BenchContext, plan: MemoryPlan): Promise
 }
 
 const fmt = (m: PerSocket) =>
-  `${m.rssKib.toFixed(1)} KiB RSS, ${m.heapKib.toFixed(1)} KiB heap, ${m.externalKib.toFixed(2)} KiB external per socket`;
+  `${m.rssKib.toFixed(1)} KiB RSS, ${m.heapKib.toFixed(1)} KiB heap (${m.committedKib.toFixed(1)} KiB committed), ${m.externalKib.toFixed(2)} KiB external per socket`;
 
 async function measure(
   server: Child,
@@ -121,6 +123,7 @@ async function measure(
       rssKib: (after.rssKib - before.rssKib) / sockets.length,
       heapKib: (after.heapKib - before.heapKib) / sockets.length,
       externalKib: (after.externalKib - before.externalKib) / sockets.length,
+      committedKib: (after.committedKib - before.committedKib) / sockets.length,
       opened: sockets.length,
       openMs,
     };
@@ -134,14 +137,16 @@ async function measure(
 async function reading(
   server: Child,
   inspector: Inspector,
-): Promise<{ rssKib: number; heapKib: number; externalKib: number }> {
+): Promise<{ rssKib: number; heapKib: number; externalKib: number; committedKib: number }> {
   await inspector.collectGarbage();
   const heapKib = (await inspector.heapUsed()) / 1024;
-  const externalKib = (await inspector.memoryUsage()).external / 1024;
+  const usage = await inspector.memoryUsage();
+  const externalKib = usage.external / 1024;
+  const committedKib = usage.heapTotal / 1024;
   const reads: number[] = [];
   for (let i = 0; i < 3; i++) {
     await sleep(200);
     reads.push(server.rssKb());
   }
-  return { rssKib: reads.sort((x, y) => x - y)[1]!, heapKib, externalKib };
+  return { rssKib: reads.sort((x, y) => x - y)[1]!, heapKib, externalKib, committedKib };
 }
