@@ -70,6 +70,8 @@ export interface Hub {
   retain(userId: number): Promise<void>;
   /** give back one retain of the user (after stop(): nothing is held any more) */
   release(userId: number): void;
+  /** retains of the user not given back: its sockets here, open or opening */
+  holds(userId: number): number;
   add(sock: HubSocket): void;
   remove(sock: HubSocket): void;
   userCount(): number;
@@ -262,6 +264,7 @@ export function createHub(deps: HubDeps): Hub {
       }
     },
     release,
+    holds: (userId) => users.get(userId)?.refs ?? 0,
     add(sock) {
       const entry = users.get(sock.userId);
       if (!entry) return;

@@ -23,7 +23,7 @@ import {
 import { createExpiryScheduler } from './expiry.js';
 import type { Hub } from './hub.js';
 import type { SyncHandler } from './sync.js';
-import { createAddressLimiter, createSocketQuota } from './upgrade-limits.js';
+import { createAddressLimiter } from './upgrade-limits.js';
 
 export interface WsServerDeps {
   authenticate: Authenticator;
@@ -85,7 +85,6 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   const connections = new Set<Connection>();
   const expiry = createExpiryScheduler();
   const perAddress = createAddressLimiter(deps.upgradesPerIpPerSec);
-  const quota = createSocketQuota(deps.maxSocketsPerUser);
   /** user id → when the last deactivation of that user arrived (ms); kept for DEACTIVATION_MEMORY_MS */
   const deactivatedAt = new Map<number, number>();
   let stopping = false;
@@ -97,7 +96,6 @@ export function createWsServer(deps: WsServerDeps): WsServer {
     connections.delete(conn);
     deps.hub.remove(conn);
     deps.hub.release(conn.userId);
-    quota.release(conn.userId);
     metrics.connections.set({ kind: 'sockets' }, connections.size);
     if (logger.isLevelEnabled('info')) conn.log().info('disconnected');
     if (closing?.left.delete(conn) && closing.left.size === 0) closing.done();
@@ -168,31 +166,31 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       return refuse(socket, perr.code === 'unauthorized' ? 401 : perr.status);
     }
     if (stopping || socket.destroyed) return refuse(socket, 503);
-    if (!quota.reserve(userId)) {
+    // the hub's holds of a user are its sockets here, open or opening (checked and taken in one tick)
+    if (deps.hub.holds(userId) >= deps.maxSocketsPerUser) {
       logger.info({ user_id: userId }, 'upgrade refused: too many sockets of one user');
       return refuse(socket, 429);
     }
-    // Until the connection takes them over, the reservation and the hub's hold end with the socket
-    // (this listener goes once the socket is open: an open socket keeps nothing of its upgrade).
-    let holds = 'quota' as 'quota' | 'quota+hub' | 'none';
+    // Until the connection takes it over, the hub's hold ends with the socket (this listener goes
+    // once the socket is open: an open socket keeps nothing of its upgrade).
+    let hold = 'retaining' as 'retaining' | 'held' | 'gone';
     const letGo = () => {
-      if (holds === 'quota+hub') deps.hub.release(userId);
-      if (holds !== 'none') quota.release(userId);
-      holds = 'none';
+      if (hold === 'held') deps.hub.release(userId);
+      hold = 'gone';
     };
     socket.on('close', letGo);
     try {
       await deps.hub.retain(userId);
     } catch (err) {
-      letGo();
+      hold = 'gone'; // a failed retain holds nothing
       throw err;
     }
-    if (holds === 'none') {
+    if (hold === 'gone') {
       // the socket closed while the hub subscribed
       deps.hub.release(userId);
       return;
     }
-    holds = 'quota+hub';
+    hold = 'held';
     if (socket.destroyed) return letGo();
     if ((deactivatedAt.get(userId) ?? -1) >= authStarted) {
       letGo();
@@ -200,7 +198,9 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       return refuse(socket, 401);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws listens for the socket's errors and close from here on
       socket.off('close', letGo);
+      socket.off('error', ignore);
       const conn = createConnection(context, { ws, connId, userId, exp, since, socket });
       ws.on(
         'error',
