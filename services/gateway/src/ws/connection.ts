@@ -90,7 +90,7 @@ export interface Connection extends HubSocket {
   log(): Logger;
 }
 
-/** what the listeners every socket shares call on the socket's connection */
+/** what a socket's events do to its connection */
 export interface SocketEvents {
   onMessage(data: RawData): void;
   onPong(): void;
@@ -98,24 +98,22 @@ export interface SocketEvents {
 }
 
 /**
- * The server's WebSocket class (ws' `WebSocket` option): it knows its connection, so each socket's
- * listeners are the same three module functions, not closures made per socket.
+ * The server's WebSocket class (ws' `WebSocket` option). ws reports a socket's messages, pongs and
+ * close by emitting them on the socket; here they go straight to its connection, so a socket costs
+ * no listener for them (nor a larger listener table: an emitter's grows past three event names).
  */
 export class GatewayWebSocket extends WebSocket {
   actor: SocketEvents | undefined = undefined;
-}
 
-// ws calls a listener with the socket as `this` (typed as the base class by @types/ws)
-function onWsMessage(this: WebSocket, data: RawData): void {
-  (this as GatewayWebSocket).actor?.onMessage(data);
-}
-
-function onWsPong(this: WebSocket): void {
-  (this as GatewayWebSocket).actor?.onPong();
-}
-
-function onWsClose(this: WebSocket): void {
-  (this as GatewayWebSocket).actor?.onClose();
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const { actor } = this;
+    if (actor) {
+      if (event === 'message') actor.onMessage(args[0] as RawData);
+      else if (event === 'pong') actor.onPong();
+      else if (event === 'close') actor.onClose();
+    }
+    return super.emit(event, ...args);
+  }
 }
 
 export function createConnection(ctx: ConnectionContext, init: ConnectionInit): Connection {
@@ -124,7 +122,7 @@ export function createConnection(ctx: ConnectionContext, init: ConnectionInit): 
 
 /**
  * The actor's state lives in one object with its methods on the prototype, and what every socket
- * shares in one context object: an idle socket costs its own fields and three shared listeners. The
+ * shares in one context object: an idle socket costs its own fields, no closure or listener. The
  * rate-limit bucket and the feed cursor are made when first needed (a frame; a feed entry or a sync).
  */
 class SocketActor implements Connection, SocketEvents {
@@ -154,11 +152,7 @@ class SocketActor implements Connection, SocketEvents {
     this.connId = init.connId;
     this.userId = init.userId;
     this.exp = init.exp;
-    const { ws } = init;
-    ws.actor = this;
-    ws.on('message', onWsMessage);
-    ws.on('pong', onWsPong);
-    ws.on('close', onWsClose);
+    init.ws.actor = this;
     ctx.expiry.add(init.exp, this);
     if (init.since !== undefined) this.enqueue(JSON.stringify({ event: 'sync', since: init.since }));
   }
