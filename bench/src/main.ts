@@ -126,7 +126,12 @@ try {
     }
   };
 
-  if (wanted('memory')) await step('memory per idle socket', () => socketMemory(ctx, plan.memory));
+  const memoryPlan = {
+    ...plan.memory,
+    sockets: Number(process.env.BENCH_MEMORY_SOCKETS) || plan.memory.sockets,
+    heapDir: process.env.BENCH_HEAP_DIR || undefined,
+  };
+  if (wanted('memory')) await step('memory per idle socket', () => socketMemory(ctx, memoryPlan));
   await step('warm-up', async () => {
     pairs = await openPairs(ctx, plan.pairs.firstUserId, plan.pairs.count);
     await warmUp(ctx, pairs, plan.warmup.creates);

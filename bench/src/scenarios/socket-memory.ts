@@ -3,8 +3,11 @@
  * bare `ws` server child (the baseline, same sockets from the same client) each get: a warm-up batch,
  * a forced full GC, VmRSS and V8 heap readings; then N sockets, a settle pause, a forced full GC, the
  * readings again. Per socket = delta / N. The gateway's sockets are authenticated users: each upgrade
- * verifies a JWT, upserts the profile through dialogs, joins the hub and presence.
+ * verifies a JWT, upserts the profile through dialogs, joins the hub and presence. With `heapDir`, each
+ * server's heap is also written as a snapshot after each reading (`<server>-before.heapsnapshot`,
+ * `<server>-after.heapsnapshot`; compare them with bench/heap-diff.mjs).
  */
+import { join } from 'node:path';
 import { freePort } from '@parley/testing';
 import type { BenchContext, Finding } from '../context.js';
 import { connectInspector, type Inspector } from '../inspector.js';
@@ -18,11 +21,17 @@ export interface MemoryPlan {
   settleMs: number;
   firstUserId: number;
   floorScript: string;
+  /** write heap snapshots here (BENCH_HEAP_DIR) */
+  heapDir?: string | undefined;
 }
 
 interface PerSocket {
   rssKib: number;
   heapKib: number;
+  /** memory outside the V8 heap that V8 knows of (Buffers' bytes and the like), per socket */
+  externalKib: number;
+  /** V8 heap committed (heapTotal: used and free space of its pages), per socket */
+  committedKib: number;
   opened: number;
   openMs: number;
 }
@@ -35,7 +44,7 @@ export async function socketMemory(ctx: BenchContext, plan: MemoryPlan): Promise
   const gw = await ctx.sys.startExtraGateway([`--inspect=127.0.0.1:${gwInspect}`]);
   let g: PerSocket;
   try {
-    g = await measure(gw.child, gwInspect, (i) => `${gw.wsUrl}?token=${tokens[i]}`, plan);
+    g = await measure(gw.child, gwInspect, (i) => `${gw.wsUrl}?token=${tokens[i]}`, plan, 'gateway');
   } finally {
     await gw.child.stop();
   }
@@ -53,7 +62,7 @@ export async function socketMemory(ctx: BenchContext, plan: MemoryPlan): Promise
   let b: PerSocket;
   try {
     await waitListening(`ws://127.0.0.1:${port}/`);
-    b = await measure(floor, floorInspect, () => `ws://127.0.0.1:${port}/`, plan);
+    b = await measure(floor, floorInspect, () => `ws://127.0.0.1:${port}/`, plan, 'floor');
   } finally {
     await floor.stop();
   }
@@ -79,9 +88,16 @@ export async function socketMemory(ctx: BenchContext, plan: MemoryPlan): Promise
   ];
 }
 
-const fmt = (m: PerSocket) => `${m.rssKib.toFixed(1)} KiB RSS, ${m.heapKib.toFixed(1)} KiB heap per socket`;
+const fmt = (m: PerSocket) =>
+  `${m.rssKib.toFixed(1)} KiB RSS, ${m.heapKib.toFixed(1)} KiB heap (${m.committedKib.toFixed(1)} KiB committed), ${m.externalKib.toFixed(2)} KiB external per socket`;
 
-async function measure(server: Child, inspectPort: number, urlOf: (i: number) => string, plan: MemoryPlan) {
+async function measure(
+  server: Child,
+  inspectPort: number,
+  urlOf: (i: number) => string,
+  plan: MemoryPlan,
+  name: string,
+): Promise<PerSocket> {
   const inspector = await connectInspector(inspectPort);
   const connect = async (from: number, count: number, into: BenchSocket[]) => {
     const idx = Array.from({ length: count }, (_, i) => from + i);
@@ -96,14 +112,18 @@ async function measure(server: Child, inspectPort: number, urlOf: (i: number) =>
     for (const s of warm) s.close();
     await sleep(plan.settleMs);
     const before = await reading(server, inspector);
+    if (plan.heapDir) await inspector.takeHeapSnapshot(join(plan.heapDir, `${name}-before.heapsnapshot`));
     const started = performance.now();
     await connect(0, plan.sockets, sockets);
     const openMs = performance.now() - started;
     await sleep(plan.settleMs);
     const after = await reading(server, inspector);
+    if (plan.heapDir) await inspector.takeHeapSnapshot(join(plan.heapDir, `${name}-after.heapsnapshot`));
     return {
       rssKib: (after.rssKib - before.rssKib) / sockets.length,
       heapKib: (after.heapKib - before.heapKib) / sockets.length,
+      externalKib: (after.externalKib - before.externalKib) / sockets.length,
+      committedKib: (after.committedKib - before.committedKib) / sockets.length,
       opened: sockets.length,
       openMs,
     };
@@ -113,14 +133,20 @@ async function measure(server: Child, inspectPort: number, urlOf: (i: number) =>
   }
 }
 
-/** after a forced full GC: VmRSS (median of three, 200 ms apart) and the V8 heap in use */
-async function reading(server: Child, inspector: Inspector): Promise<{ rssKib: number; heapKib: number }> {
+/** after a forced full GC: VmRSS (median of three, 200 ms apart), the V8 heap in use, external memory */
+async function reading(
+  server: Child,
+  inspector: Inspector,
+): Promise<{ rssKib: number; heapKib: number; externalKib: number; committedKib: number }> {
   await inspector.collectGarbage();
   const heapKib = (await inspector.heapUsed()) / 1024;
+  const usage = await inspector.memoryUsage();
+  const externalKib = usage.external / 1024;
+  const committedKib = usage.heapTotal / 1024;
   const reads: number[] = [];
   for (let i = 0; i < 3; i++) {
     await sleep(200);
     reads.push(server.rssKb());
   }
-  return { rssKib: reads.sort((x, y) => x - y)[1]!, heapKib };
+  return { rssKib: reads.sort((x, y) => x - y)[1]!, heapKib, externalKib, committedKib };
 }

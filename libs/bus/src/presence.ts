@@ -75,15 +75,66 @@ export interface PresenceViewOptions {
   replicas?: number;
 }
 
-interface UserPresence {
-  /** gatewayId → revision of its live key */
-  keys: Map<string, number>;
-  /** highest PUT revision of this online period: the claim revision of its end, equal in every view */
-  lastPut: number;
+/**
+ * One online user in a view: gateway id → revision of its live key, and the highest PUT revision of
+ * this online period (the claim revision of its end, equal in every view). A view holds one for every
+ * online user of the cluster, nearly always on one gateway: that one is two fields, a Map only for
+ * the others.
+ */
+class UserPresence {
+  lastPut = 0;
+  private gateway: string | undefined = undefined;
+  private revision = 0;
+  private others: Map<string, number> | undefined = undefined;
+
+  get size(): number {
+    return (this.gateway === undefined ? 0 : 1) + (this.others?.size ?? 0);
+  }
+
+  set(gatewayId: string, revision: number): void {
+    if (this.gateway === undefined || this.gateway === gatewayId) {
+      this.gateway ??= gatewayId;
+      this.revision = revision;
+    } else {
+      this.others ??= new Map();
+      this.others.set(gatewayId, revision);
+    }
+  }
+
+  delete(gatewayId: string): void {
+    if (this.gateway !== gatewayId) {
+      this.others?.delete(gatewayId);
+      return;
+    }
+    this.gateway = undefined;
+    const next = this.others?.entries().next();
+    if (!next || next.done) return;
+    [this.gateway, this.revision] = next.value;
+    this.others!.delete(this.gateway);
+  }
+
+  /** [gatewayId, revision] of every key (a copy: the caller may delete while it reads) */
+  keys(): Array<[string, number]> {
+    const all: Array<[string, number]> = this.gateway === undefined ? [] : [[this.gateway, this.revision]];
+    if (this.others) all.push(...this.others);
+    return all;
+  }
 }
+
+/** at most this many distinct gateway ids are shared between users' records (then the table starts again) */
+const MAX_INTERNED_GATEWAYS = 1_024;
 
 export function createPresenceView(nc: NatsConnection, s: Subjects, opts: PresenceViewOptions): PresenceView {
   const users = new Map<number, UserPresence>();
+  /** one string per gateway id for every user's record, not a copy parsed from each key */
+  const gatewayIds = new Map<string, string>();
+  const intern = (id: string) => {
+    const known = gatewayIds.get(id);
+    if (known !== undefined) return known;
+    if (gatewayIds.size >= MAX_INTERNED_GATEWAYS) gatewayIds.clear();
+    gatewayIds.set(id, id);
+    return id;
+  };
   const listeners: Array<(c: PresenceChange) => void> = [];
   let kv: KV | undefined;
   /** made on the first relist, reused by every later one (each jetstreamManager() costs a request) */
@@ -113,16 +164,18 @@ export function createPresenceView(nc: NatsConnection, s: Subjects, opts: Presen
     if (!parsed) return;
     const { userId, gatewayId } = parsed;
     let u = users.get(userId);
-    const wasOnline = !!u && u.keys.size > 0;
+    const wasOnline = !!u && u.size > 0;
     if (e.operation === 'PUT') {
-      u ??= { keys: new Map(), lastPut: 0 };
-      users.set(userId, u);
-      u.keys.set(gatewayId, e.revision);
+      if (!u) {
+        u = new UserPresence();
+        users.set(userId, u);
+      }
+      u.set(intern(gatewayId), e.revision);
       u.lastPut = e.revision;
       if (!wasOnline) emit({ user_id: userId, online: true, revision: e.revision });
     } else if (u) {
-      u.keys.delete(gatewayId);
-      if (wasOnline && u.keys.size === 0) {
+      u.delete(gatewayId);
+      if (wasOnline && u.size === 0) {
         users.delete(userId);
         emit({ user_id: userId, online: false, revision: u.lastPut });
       }
@@ -147,10 +200,10 @@ export function createPresenceView(nc: NatsConnection, s: Subjects, opts: Presen
       Object.keys(info.state.subjects ?? {}).map((subj) => subj.slice(subjectPrefix.length)),
     );
     for (const [userId, u] of [...users]) {
-      for (const [gatewayId, rev] of [...u.keys]) {
-        if (rev <= before && !live.has(presenceKey(userId, gatewayId))) u.keys.delete(gatewayId);
+      for (const [gatewayId, rev] of u.keys()) {
+        if (rev <= before && !live.has(presenceKey(userId, gatewayId))) u.delete(gatewayId);
       }
-      if (u.keys.size === 0) {
+      if (u.size === 0) {
         users.delete(userId);
         emit({ user_id: userId, online: false, revision: u.lastPut });
       }
@@ -190,7 +243,7 @@ export function createPresenceView(nc: NatsConnection, s: Subjects, opts: Presen
       await loop;
       await relisting;
     },
-    isOnline: (userId) => (users.get(userId)?.keys.size ?? 0) > 0,
+    isOnline: (userId) => (users.get(userId)?.size ?? 0) > 0,
     onChange(cb) {
       listeners.push(cb);
     },
@@ -259,15 +312,31 @@ export function createPresenceWriter(
     return next;
   };
 
+  /**
+   * Every held key again, as a plain publish to the key's subject (what a KV put publishes, without
+   * waiting for the stream's ack): a refresh holds nothing per user while it travels (an acked put is
+   * a request with its timer and promises, thousands at once every period), and a lost one is
+   * repeated by the next well within the TTL. A user whose write is queued is left to that write;
+   * one connection keeps the order of a refresh and a later delete.
+   */
+  const refresh = () => {
+    if (!kv) return;
+    const subjectPrefix = `$KV.${s.presenceBucket}.`;
+    for (const userId of desired) {
+      if (chains.has(userId)) continue;
+      try {
+        nc.publish(subjectPrefix + presenceKey(userId, opts.gatewayId));
+      } catch (err) {
+        opts.logger.warn({ err }, 'presence refresh failed');
+        return;
+      }
+    }
+  };
+
   return {
     async start() {
       kv = await openPresenceBucket(nc, s, { ttlMs, ...(opts.replicas ? { replicas: opts.replicas } : {}) });
-      timer = setInterval(
-        () => {
-          for (const userId of desired) void sync(userId);
-        },
-        opts.refreshMs ?? Math.floor(ttlMs / 3),
-      );
+      timer = setInterval(refresh, opts.refreshMs ?? Math.floor(ttlMs / 3));
     },
     set(userId, present) {
       if (present) desired.add(userId);

@@ -93,3 +93,26 @@ test('a live writer keeps its user online past the TTL by refreshing', async () 
   await w.stop();
   await waitFor(() => views.every((v) => !v.isOnline(9)));
 });
+
+test('three writers hold a user: online until the last one leaves, in any order; refreshes never bring a deleted key back', async () => {
+  const writers = ['gwX', 'gwY', 'gwZ'].map((gatewayId) =>
+    createPresenceWriter(nc, s, { gatewayId, logger, ttlMs, refreshMs: 50 }),
+  );
+  try {
+    for (const w of writers) await w.start();
+    for (const w of writers) await w.set(11, true);
+    await waitFor(() => views.every((v) => v.isOnline(11)));
+    // the gateway a view saw first leaves, then the last one: the middle one still holds the user
+    await writers[0]!.set(11, false);
+    await writers[2]!.set(11, false);
+    await sleep(300); // refreshes of the remaining key, and relists, meanwhile
+    expect(views.every((v) => v.isOnline(11))).toBe(true);
+    await writers[1]!.set(11, false);
+    await waitFor(() => views.every((v) => !v.isOnline(11)));
+    await sleep(300); // refreshes keep running: the deleted keys stay deleted
+    expect(views.every((v) => !v.isOnline(11))).toBe(true);
+    for (const i of [0, 1]) expect(forUser(i, 11).map((c) => c.online)).toEqual([true, false]);
+  } finally {
+    for (const w of writers) await w.stop();
+  }
+});

@@ -46,22 +46,29 @@ export interface ConnectionLimits {
   maxQueuedBytes: number;
 }
 
-export interface ConnectionDeps {
-  ws: WebSocket;
-  connId: string;
-  userId: number;
-  /** token expiry, seconds since the epoch */
-  exp: number;
+/** What every connection of one server shares: made once, referenced by each connection. */
+export interface ConnectionContext {
   rpc: RpcClient;
   locale: Locale;
   limits: ConnectionLimits;
   metrics: GatewayMetrics;
-  /** the gateway's logger; the connection's child (`conn_id`, `user_id`) is made on first use */
+  /** the gateway's logger; a connection's child (`conn_id`, `user_id`) is made on first use */
   logger: Logger;
   /** the gateway's shared token-expiry timer */
   expiry: ExpiryScheduler;
   /** answers `sync` from the user's feed (PROTOCOL.md §8) */
   sync: SyncHandler;
+  /** the connection's socket closed (called once per connection; one function for all of them) */
+  onClose(conn: Connection): void;
+}
+
+/** What is a connection's own. */
+export interface ConnectionInit {
+  ws: GatewayWebSocket;
+  connId: string;
+  userId: number;
+  /** token expiry, seconds since the epoch */
+  exp: number;
   /** `?since=` of the connect URL: a `sync` handled before any frame of the client */
   since?: string | undefined;
   /**
@@ -81,24 +88,52 @@ export interface Connection extends HubSocket {
   shutdown(): Promise<void>;
   /** this connection's logger (made on first use: an idle socket never needs one) */
   log(): Logger;
-  closed: Promise<void>;
 }
 
-export function createConnection(deps: ConnectionDeps): Connection {
-  return new SocketActor(deps);
+/** what a socket's events do to its connection */
+export interface SocketEvents {
+  onMessage(data: RawData): void;
+  onPong(): void;
+  onClose(): void;
 }
 
 /**
- * The actor's state lives in one object with its methods on the prototype: an idle socket costs
- * its fields and three listeners, not a closure per operation.
+ * The server's WebSocket class (ws' `WebSocket` option). ws reports a socket's messages, pongs and
+ * close by emitting them on the socket; here they go straight to its connection, so a socket costs
+ * no listener for them (nor a larger listener table: an emitter's grows past three event names).
  */
-class SocketActor implements Connection {
+export class GatewayWebSocket extends WebSocket {
+  actor: SocketEvents | undefined = undefined;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const { actor } = this;
+    if (actor) {
+      if (event === 'message') actor.onMessage(args[0] as RawData);
+      else if (event === 'pong') actor.onPong();
+      else if (event === 'close') actor.onClose();
+    }
+    return super.emit(event, ...args);
+  }
+}
+
+export function createConnection(ctx: ConnectionContext, init: ConnectionInit): Connection {
+  return new SocketActor(ctx, init);
+}
+
+/**
+ * The actor's state lives in one object with its methods on the prototype, and what every socket
+ * shares in one context object: an idle socket costs its own fields, no closure or listener. The
+ * rate-limit bucket and the feed cursor are made when first needed (a frame; a feed entry or a sync).
+ */
+class SocketActor implements Connection, SocketEvents {
   readonly connId: string;
   readonly userId: number;
-  readonly closed: Promise<void>;
-  readonly feed: FeedCursor;
-  private readonly deps: ConnectionDeps;
-  private readonly bucket: TokenBucket;
+  private readonly ctx: ConnectionContext;
+  private readonly ws: GatewayWebSocket;
+  private readonly socket: Duplex | undefined;
+  private readonly exp: number;
+  private bucket: TokenBucket | undefined;
+  private cursor: FeedCursor | undefined;
   private child: Logger | undefined;
   /** frames waiting for the loop, with their UTF-8 size (made on the first frame) */
   private queue: Array<{ text: string; bytes: number }> | undefined;
@@ -110,31 +145,41 @@ class SocketActor implements Connection {
   private draining = false;
   private loop: Promise<void> | undefined;
 
-  constructor(deps: ConnectionDeps) {
-    this.deps = deps;
-    this.connId = deps.connId;
-    this.userId = deps.userId;
-    this.bucket = new TokenBucket(deps.limits.ratePerSec, deps.limits.burst);
-    const { ws } = deps;
-    ws.on('message', (data: RawData) => this.onMessage(data));
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    this.closed = new Promise<void>((resolve) => {
-      ws.once('close', () => {
-        deps.expiry.remove(deps.exp, this);
-        if (this.queue) this.queue.length = 0;
-        this.queuedBytes = 0;
-        resolve();
-      });
-    });
-    deps.expiry.add(deps.exp, this);
-    this.feed = new FeedCursor(this);
-    if (deps.since !== undefined) this.enqueue(JSON.stringify({ event: 'sync', since: deps.since }));
+  constructor(ctx: ConnectionContext, init: ConnectionInit) {
+    this.ctx = ctx;
+    this.ws = init.ws;
+    this.socket = init.socket;
+    this.connId = init.connId;
+    this.userId = init.userId;
+    this.exp = init.exp;
+    init.ws.actor = this;
+    ctx.expiry.add(init.exp, this);
+    if (init.since !== undefined) this.enqueue(JSON.stringify({ event: 'sync', since: init.since }));
+  }
+
+  /** where the socket stands in its user's feed (made by the first feed entry or sync) */
+  get feed(): FeedCursor {
+    this.cursor ??= new FeedCursor(this);
+    return this.cursor;
+  }
+
+  onMessage(data: RawData): void {
+    this.receive(data);
+  }
+
+  onPong(): void {
+    this.alive = true;
+  }
+
+  onClose(): void {
+    this.ctx.expiry.remove(this.exp, this);
+    if (this.queue) this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.ctx.onClose(this);
   }
 
   log(): Logger {
-    this.child ??= this.deps.logger.child({ conn_id: this.connId, user_id: this.userId });
+    this.child ??= this.ctx.logger.child({ conn_id: this.connId, user_id: this.userId });
     return this.child;
   }
 
@@ -148,7 +193,8 @@ class SocketActor implements Connection {
   }
 
   sendText(text: string): void {
-    const { ws, limits, socket } = this.deps;
+    const { ws, socket } = this;
+    const { limits } = this.ctx;
     if (ws.readyState !== WebSocket.OPEN) return;
     // bytes corked by this tick are not the reader's backlog: hand them to the kernel before judging
     if (socket && socket.writableCorked > 0 && ws.bufferedAmount > limits.maxBufferedBytes) socket.uncork();
@@ -169,21 +215,21 @@ class SocketActor implements Connection {
   }
 
   close(code: CloseCode, reason: string): void {
-    const { ws } = this.deps;
+    const { ws } = this;
     if (ws.readyState !== WebSocket.OPEN && ws.readyState !== WebSocket.CONNECTING) return;
-    this.deps.metrics.closes.inc({ code: String(code) });
+    this.ctx.metrics.closes.inc({ code: String(code) });
     ws.close(code, reason);
   }
 
   terminate(): void {
-    this.deps.ws.terminate();
+    this.ws.terminate();
   }
 
   heartbeat(): boolean {
-    const { ws } = this.deps;
+    const { ws } = this;
     if (!this.alive) {
       this.log().info('missed a pong: dropping');
-      this.deps.metrics.closes.inc({ code: 'heartbeat' });
+      this.ctx.metrics.closes.inc({ code: 'heartbeat' });
       ws.terminate();
       return false;
     }
@@ -199,7 +245,7 @@ class SocketActor implements Connection {
   }
 
   private async handle(text: string): Promise<void> {
-    const { metrics, locale } = this.deps;
+    const { metrics, locale } = this.ctx;
     const started = performance.now();
     let event = 'error';
     let requestId: RequestId | undefined;
@@ -210,10 +256,10 @@ class SocketActor implements Connection {
       let reply: RpcReply<unknown>;
       if (frame.event === 'sync') {
         const { since } = validate(gatewayParams.sync, frame.params);
-        reply = { data: await this.deps.sync(this.userId, this.feed, since) };
+        reply = { data: await this.ctx.sync(this.userId, this.feed, since) };
       } else {
         const params = validate(clientParams[frame.event], frame.params);
-        reply = await forward(this.deps.rpc, frame.event, params, {
+        reply = await forward(this.ctx.rpc, frame.event, params, {
           caller: { user_id: this.userId, conn_id: this.connId },
           requestId: `${this.connId}.${++this.seq}`,
         });
@@ -231,7 +277,7 @@ class SocketActor implements Connection {
       metrics.frames.inc({ event: metricEvent(event), outcome: 'error' });
     } finally {
       // a sync's held live pushes follow its answer (or its error)
-      this.feed.endReplay();
+      this.cursor?.endReplay();
       if (isClientEvent(event))
         metrics.requestSeconds.observe({ event }, (performance.now() - started) / 1000);
     }
@@ -243,7 +289,7 @@ class SocketActor implements Connection {
       this.queuedBytes -= next.bytes;
       if (this.draining) {
         const { event, request_id } = peek(text);
-        this.sendFrame(toErrorFrame(event, new ParleyError('unavailable'), this.deps.locale, request_id));
+        this.sendFrame(toErrorFrame(event, new ParleyError('unavailable'), this.ctx.locale, request_id));
         continue;
       }
       await this.handle(text);
@@ -256,7 +302,7 @@ class SocketActor implements Connection {
    * (answered at once, never queued) count too only while something is waiting.
    */
   private overQueueLimit(bytes: number): boolean {
-    const { limits } = this.deps;
+    const { limits } = this.ctx;
     const waiting = this.queue?.length ?? 0;
     if (waiting === 0) return false;
     if (waiting < limits.maxQueuedFrames && this.queuedBytes + bytes <= limits.maxQueuedBytes) return false;
@@ -267,12 +313,14 @@ class SocketActor implements Connection {
     return true;
   }
 
-  private onMessage(data: RawData): void {
-    if (this.draining || this.deps.ws.readyState !== WebSocket.OPEN) return;
-    const { limits, metrics, locale } = this.deps;
+  private receive(data: RawData): void {
+    if (this.draining || this.ws.readyState !== WebSocket.OPEN) return;
+    const { limits, metrics, locale } = this.ctx;
     const raw = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
     const text = raw.toString('utf8');
     if (this.overQueueLimit(raw.length)) return;
+    // made full on the first frame: the same as a bucket made at connect, which is full by then
+    this.bucket ??= new TokenBucket(limits.ratePerSec, limits.burst);
     if (!this.bucket.take()) {
       this.strikes++;
       if (this.strikes > limits.burst) {

@@ -16,6 +16,7 @@ import {
   type FeedDelivery,
   type FeedReader,
   Limiter,
+  type Msg,
   type NatsConnection,
   type Subscription,
 } from '@parley/bus';
@@ -49,7 +50,8 @@ export interface HubDeps {
 
 interface UserEntry {
   refs: number;
-  sockets: Set<HubSocket>;
+  /** the user's open sockets here: an array made for its first (nearly always the only one) */
+  sockets: HubSocket[] | undefined;
   sub: Subscription;
   /** the highest feed seq handed to the sockets (or known to be older than any of them) */
   lastSeq: number;
@@ -62,9 +64,14 @@ interface UserEntry {
 export interface Hub {
   /**
    * Hold the user's push subscription (created and flushed to the server first if needed) for a
-   * socket about to open; call the returned function once when that socket is gone.
+   * socket about to open; call release(userId) once when that socket is gone. A failed retain holds
+   * nothing.
    */
-  retain(userId: number): Promise<() => void>;
+  retain(userId: number): Promise<void>;
+  /** give back one retain of the user (after stop(): nothing is held any more) */
+  release(userId: number): void;
+  /** retains of the user not given back: its sockets here, open or opening */
+  holds(userId: number): number;
   add(sock: HubSocket): void;
   remove(sock: HubSocket): void;
   userCount(): number;
@@ -84,7 +91,7 @@ export function createHub(deps: HubDeps): Hub {
       text ??= JSON.stringify(feedFrame(feedEntry.item, seq));
       return text;
     };
-    for (const sock of entry.sockets) {
+    for (const sock of entry.sockets ?? []) {
       if (sock.feed.live(seq, feedEntry, encoded)) deps.metrics.pushes.inc({ event: feedEntry.item.event });
     }
   };
@@ -147,7 +154,7 @@ export function createHub(deps: HubDeps): Hub {
   })().catch(() => undefined);
 
   const deliver = (entry: UserEntry, msg: PushMessage) => {
-    if (entry.sockets.size === 0) return;
+    if (!entry.sockets?.length) return;
     const skip = new Set(msg.skip_origin ?? []);
     const texts = msg.items.map((item) => JSON.stringify(pushFrame(item)));
     for (const sock of entry.sockets) {
@@ -160,53 +167,58 @@ export function createHub(deps: HubDeps): Hub {
     }
   };
 
-  const subscribe = (userId: number): UserEntry => {
-    const entry: UserEntry = {
-      refs: 0,
-      sockets: new Set(),
-      sub: undefined as unknown as Subscription,
-      lastSeq: 0,
-      known: false,
-      waiting: undefined,
-    };
-    // a synchronous callback: messages arrive in order, and an idle user costs no iterator machinery
-    entry.sub = deps.nc.subscribe(deps.subjects.push(userId), {
-      callback: (err, m) => {
-        if (err) {
-          deps.logger.error({ err, user_id: userId }, 'push loop failed');
-          return;
-        }
-        const delivery = decodeFeedDelivery(m);
-        if (delivery === null) {
-          deps.logger.warn({ user_id: userId }, 'dropped a malformed feed entry');
-          return;
-        }
-        if (delivery) {
-          try {
-            onFeed(userId, entry, delivery);
-          } catch (e) {
-            deps.logger.error({ err: e, user_id: userId }, 'feed delivery failed');
-          }
-          return;
-        }
-        const msg = decodePush(m.data);
-        if (!msg) {
-          deps.logger.warn({ user_id: userId }, 'dropped a malformed push message');
-          return;
-        }
-        try {
-          deliver(entry, msg);
-        } catch (e) {
-          deps.logger.error({ err: e, user_id: userId }, 'push delivery failed');
-        }
-      },
-    });
-    return entry;
+  /**
+   * One callback for every user's subscription (the user is the subject's last token): synchronous,
+   * so messages arrive in order, and an idle user costs no iterator machinery and no closure.
+   */
+  const onMessage = (err: Error | null, m: Msg) => {
+    if (err) {
+      deps.logger.error({ err }, 'push loop failed');
+      return;
+    }
+    const userId = Number(m.subject.slice(m.subject.lastIndexOf('.') + 1));
+    const entry = users.get(userId);
+    // unsubscribed meanwhile: nobody here to deliver to
+    if (!entry) return;
+    const delivery = decodeFeedDelivery(m);
+    if (delivery === null) {
+      deps.logger.warn({ user_id: userId }, 'dropped a malformed feed entry');
+      return;
+    }
+    if (delivery) {
+      try {
+        onFeed(userId, entry, delivery);
+      } catch (e) {
+        deps.logger.error({ err: e, user_id: userId }, 'feed delivery failed');
+      }
+      return;
+    }
+    const msg = decodePush(m.data);
+    if (!msg) {
+      deps.logger.warn({ user_id: userId }, 'dropped a malformed push message');
+      return;
+    }
+    try {
+      deliver(entry, msg);
+    } catch (e) {
+      deps.logger.error({ err: e, user_id: userId }, 'push delivery failed');
+    }
   };
 
-  const release = (userId: number, entry: UserEntry) => {
+  const subscribe = (userId: number): UserEntry => ({
+    refs: 0,
+    sockets: undefined,
+    sub: deps.nc.subscribe(deps.subjects.push(userId), { callback: onMessage }),
+    lastSeq: 0,
+    known: false,
+    waiting: undefined,
+  });
+
+  const release = (userId: number) => {
+    const entry = users.get(userId);
+    if (!entry) return;
     entry.refs--;
-    if (entry.refs > 0 || users.get(userId) !== entry) return;
+    if (entry.refs > 0) return;
     users.delete(userId);
     entry.sub.unsubscribe();
     deps.metrics.connections.set({ kind: 'users' }, users.size);
@@ -238,12 +250,6 @@ export function createHub(deps: HubDeps): Hub {
       }
       entry.refs++;
       const held = entry;
-      let released = false;
-      const done = () => {
-        if (released) return;
-        released = true;
-        release(userId, held);
-      };
       try {
         // the server has the subscription (and presence its key) before the socket opens: no push
         // is missed after `open`, and the user is online for whoever asks
@@ -253,16 +259,22 @@ export function createHub(deps: HubDeps): Hub {
           first ? learnLatest(userId, held) : undefined,
         ]);
       } catch (err) {
-        done();
+        if (users.get(userId) === held) release(userId);
         throw err;
       }
-      return done;
     },
+    release,
+    holds: (userId) => users.get(userId)?.refs ?? 0,
     add(sock) {
-      users.get(sock.userId)?.sockets.add(sock);
+      const entry = users.get(sock.userId);
+      if (!entry) return;
+      if (entry.sockets) entry.sockets.push(sock);
+      else entry.sockets = [sock];
     },
     remove(sock) {
-      users.get(sock.userId)?.sockets.delete(sock);
+      const sockets = users.get(sock.userId)?.sockets;
+      const i = sockets ? sockets.indexOf(sock) : -1;
+      if (i >= 0) sockets!.splice(i, 1);
     },
     userCount: () => users.size,
     async stop() {

@@ -13,11 +13,17 @@ import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticate.js';
 import { credentialsFromUpgrade } from '../auth/token.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { type Connection, type ConnectionLimits, createConnection } from './connection.js';
+import {
+  type Connection,
+  type ConnectionContext,
+  type ConnectionLimits,
+  createConnection,
+  GatewayWebSocket,
+} from './connection.js';
 import { createExpiryScheduler } from './expiry.js';
 import type { Hub } from './hub.js';
 import type { SyncHandler } from './sync.js';
-import { createAddressLimiter, createSocketQuota } from './upgrade-limits.js';
+import { createAddressLimiter } from './upgrade-limits.js';
 
 export interface WsServerDeps {
   authenticate: Authenticator;
@@ -68,7 +74,8 @@ const ignore = () => undefined;
 
 export function createWsServer(deps: WsServerDeps): WsServer {
   const { metrics, logger } = deps;
-  const wss = new WebSocketServer({
+  const wss = new WebSocketServer<typeof GatewayWebSocket>({
+    WebSocket: GatewayWebSocket,
     noServer: true,
     maxPayload: deps.maxFrameBytes,
     perMessageDeflate: false,
@@ -78,10 +85,31 @@ export function createWsServer(deps: WsServerDeps): WsServer {
   const connections = new Set<Connection>();
   const expiry = createExpiryScheduler();
   const perAddress = createAddressLimiter(deps.upgradesPerIpPerSec);
-  const quota = createSocketQuota(deps.maxSocketsPerUser);
   /** user id → when the last deactivation of that user arrived (ms); kept for DEACTIVATION_MEMORY_MS */
   const deactivatedAt = new Map<number, number>();
   let stopping = false;
+  /** stop(): the connections it waits for, and what it is told when the last of them closed */
+  let closing: { left: Set<Connection>; done: () => void } | undefined;
+
+  /** one for every connection: what its socket held is given back when it closes */
+  const onClose = (conn: Connection) => {
+    connections.delete(conn);
+    deps.hub.remove(conn);
+    deps.hub.release(conn.userId);
+    metrics.connections.set({ kind: 'sockets' }, connections.size);
+    if (logger.isLevelEnabled('info')) conn.log().info('disconnected');
+    if (closing?.left.delete(conn) && closing.left.size === 0) closing.done();
+  };
+  const context: ConnectionContext = {
+    rpc: deps.rpc,
+    locale: deps.locale,
+    limits: deps.limits,
+    metrics,
+    logger,
+    expiry,
+    sync: deps.sync,
+    onClose,
+  };
 
   const heartbeat = setInterval(() => {
     for (const c of connections) c.heartbeat();
@@ -119,11 +147,18 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       logger.info('upgrade refused: two different credentials');
       return refuse(socket, 401);
     }
+    const since = url.searchParams.get('since') ?? undefined;
     const connId = `c${randomBytes(8).toString('hex')}`;
     const authStarted = Date.now();
-    let principal: Awaited<ReturnType<Authenticator>>;
+    let userId: number;
+    let exp: number;
     try {
-      principal = await deps.authenticate(credentials.kind === 'token' ? credentials.token : null, connId);
+      const principal = await deps.authenticate(
+        credentials.kind === 'token' ? credentials.token : null,
+        connId,
+      );
+      userId = principal.user_id;
+      exp = principal.exp;
     } catch (err) {
       const perr = toParleyError(err);
       if (perr.code !== 'unauthorized') logger.warn({ code: perr.code }, 'upgrade failed: dialogs');
@@ -131,46 +166,42 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       return refuse(socket, perr.code === 'unauthorized' ? 401 : perr.status);
     }
     if (stopping || socket.destroyed) return refuse(socket, 503);
-    const unreserve = quota.reserve(principal.user_id);
-    if (!unreserve) {
-      logger.info({ user_id: principal.user_id }, 'upgrade refused: too many sockets of one user');
+    // the hub's holds of a user are its sockets here, open or opening (checked and taken in one tick)
+    if (deps.hub.holds(userId) >= deps.maxSocketsPerUser) {
+      logger.info({ user_id: userId }, 'upgrade refused: too many sockets of one user');
       return refuse(socket, 429);
     }
-    socket.once('close', unreserve);
-    let release: () => void;
+    // Until the connection takes it over, the hub's hold ends with the socket (this listener goes
+    // once the socket is open: an open socket keeps nothing of its upgrade).
+    let hold = 'retaining' as 'retaining' | 'held' | 'gone';
+    const letGo = () => {
+      if (hold === 'held') deps.hub.release(userId);
+      hold = 'gone';
+    };
+    socket.on('close', letGo);
     try {
-      release = await deps.hub.retain(principal.user_id);
+      await deps.hub.retain(userId);
     } catch (err) {
-      unreserve();
+      hold = 'gone'; // a failed retain holds nothing
       throw err;
     }
-    socket.once('close', release);
-    if (socket.destroyed) {
-      unreserve();
-      return release();
+    if (hold === 'gone') {
+      // the socket closed while the hub subscribed
+      deps.hub.release(userId);
+      return;
     }
-    if ((deactivatedAt.get(principal.user_id) ?? -1) >= authStarted) {
-      unreserve();
-      release();
-      logger.info({ user_id: principal.user_id }, 'upgrade refused: user deactivated meanwhile');
+    hold = 'held';
+    if (socket.destroyed) return letGo();
+    if ((deactivatedAt.get(userId) ?? -1) >= authStarted) {
+      letGo();
+      logger.info({ user_id: userId }, 'upgrade refused: user deactivated meanwhile');
       return refuse(socket, 401);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = createConnection({
-        ws,
-        connId,
-        userId: principal.user_id,
-        exp: principal.exp,
-        rpc: deps.rpc,
-        locale: deps.locale,
-        limits: deps.limits,
-        metrics,
-        logger,
-        expiry,
-        sync: deps.sync,
-        since: url.searchParams.get('since') ?? undefined,
-        socket,
-      });
+      // ws listens for the socket's errors and close from here on
+      socket.off('close', letGo);
+      socket.off('error', ignore);
+      const conn = createConnection(context, { ws, connId, userId, exp, since, socket });
       ws.on(
         'error',
         logger.isLevelEnabled('debug') ? (err) => conn.log().debug({ err }, 'socket error') : ignore,
@@ -179,12 +210,6 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       deps.hub.add(conn);
       metrics.connections.set({ kind: 'sockets' }, connections.size);
       if (logger.isLevelEnabled('info')) conn.log().info('connected');
-      void conn.closed.then(() => {
-        connections.delete(conn);
-        deps.hub.remove(conn);
-        metrics.connections.set({ kind: 'sockets' }, connections.size);
-        if (logger.isLevelEnabled('info')) conn.log().info('disconnected');
-      });
     });
   };
 
@@ -212,8 +237,11 @@ export function createWsServer(deps: WsServerDeps): WsServer {
       stopping = true;
       clearInterval(heartbeat);
       const all = [...connections];
+      const closed = new Promise<void>((done) => {
+        closing = { left: new Set(all), done };
+        if (!all.length) done();
+      });
       await Promise.all(all.map((c) => c.shutdown()));
-      const closed = Promise.all(all.map((c) => c.closed));
       const grace = new Promise<void>((r) => setTimeout(r, 2_000).unref());
       await Promise.race([closed, grace]);
       for (const c of connections) c.terminate();

@@ -1,8 +1,8 @@
 /**
- * Admission limits checked at the upgrade, before a socket exists (both answer 429): upgrades per
- * client address per second (a reconnect storm or a token-guessing loop from one place), and open
- * sockets per user on this instance (one stolen or shared token cannot hold unbounded memory).
- * Pure bookkeeping: the server decides what to answer.
+ * Admission limit checked at the upgrade, before a socket exists (429): upgrades per client address
+ * per second (a reconnect storm or a token-guessing loop from one place). Pure bookkeeping: the
+ * server decides what to answer. (The other, open sockets per user on this instance, is the hub's
+ * count of the user's holds.)
  */
 
 export interface AddressLimiter {
@@ -28,33 +28,6 @@ export function createAddressLimiter(perSec: number): AddressLimiter {
       const n = (counts.get(address) ?? 0) + 1;
       counts.set(address, n);
       return n <= perSec;
-    },
-  };
-}
-
-export interface SocketQuota {
-  /**
-   * Reserve a socket for `userId` (from authentication until that socket is gone); null when the
-   * user already holds `max`. The returned release is safe to call more than once.
-   */
-  reserve(userId: number): (() => void) | null;
-}
-
-export function createSocketQuota(max: number): SocketQuota {
-  const held = new Map<number, number>();
-  return {
-    reserve(userId) {
-      const n = held.get(userId) ?? 0;
-      if (n >= max) return null;
-      held.set(userId, n + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (held.get(userId) ?? 1) - 1;
-        if (left > 0) held.set(userId, left);
-        else held.delete(userId);
-      };
     },
   };
 }
