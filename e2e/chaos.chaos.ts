@@ -157,6 +157,12 @@ test('a steady stream while every service and nats-server are killed in turn: no
     what: 'an e-mail for every message',
   }).catch(() => undefined); // reported below as missing
   // what dialogs stored, and the counters as dialogs answers them now
+  // the last victim may be a gateway still starting again: ask once it is ready
+  await waitFor(async () => (await fetch(`${urls[0]}/readyz`).catch(() => undefined))?.status === 200, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    what: 'the first gateway to be ready for the check',
+  });
   const check = await connectWs(urls[0] as string, { token: await mintToken(2) });
   const page = await check.request(
     { event: 'dialogs.messages.load', dialog_id: dialog.id, limit: 1 },
