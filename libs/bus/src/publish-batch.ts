@@ -8,7 +8,11 @@
  *
  * `publishEvents` sends domain events (the outbox relay): each event, then the notifier's copy per
  * partition its members fall in (`<prefix>.ntf.<p>`), so each partition holds its events in the
- * domain stream's order.
+ * domain stream's order. Within a batch each stream's messages are chained (`Nats-Expected-Last-Msg-Id`
+ * = the previous one's msg id): when one fails (a stream leader moving, a full stream) every later one
+ * of that stream fails with it instead of being stored ahead of it, so a retry keeps the order. The
+ * first of a batch is not chained; the relay starts a batch only after the last one settled, with
+ * the first event it has not seen stored. A duplicate is answered before the chain is checked.
  */
 import { type DomainEvent, notifyPartitionsOf, type Subjects } from '@parley/protocol';
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from 'nats';
@@ -16,6 +20,8 @@ import { decode, encode, HEADERS } from './codec.js';
 
 /** JetStream's dedupe header (what `js.publish({ msgID })` sets) */
 const MSG_ID_HEADER = 'Nats-Msg-Id';
+/** the stream stores the message only if its last stored message has this msg id (else error 10070) */
+const EXPECTED_LAST_MSG_ID_HEADER = 'Nats-Expected-Last-Msg-Id';
 
 export interface PublishedEvent {
   seq: number;
@@ -32,6 +38,11 @@ export interface Outgoing {
   data: Uint8Array;
   /** more headers (the msg id header is added) */
   headers?: MsgHdrs;
+  /**
+   * store it only right after the message with this msg id (a duplicate is answered as such first):
+   * chains a batch, so a message never lands after a successor that got through while it failed
+   */
+  after?: string;
 }
 
 interface AckMux {
@@ -99,6 +110,7 @@ export function publishAll(
         m.pending.set(n, settle(i));
         const h = o.headers ?? natsHeaders();
         h.set(MSG_ID_HEADER, o.msgId);
+        if (o.after !== undefined) h.set(EXPECTED_LAST_MSG_ID_HEADER, o.after);
         nc.publish(o.subject, o.data, { reply: `${m.inbox}.${n}`, headers: h });
       });
     } catch (err) {
@@ -141,10 +153,19 @@ export async function publishEvents(
   opts: { timeoutMs?: number } = {},
 ): Promise<PublishResult[]> {
   const owner: number[] = [];
+  // each stream's messages chained in batch order: one that fails fails every later one with it
+  let lastEvent: string | undefined;
+  let lastCopy: string | undefined;
   const out = events.flatMap((e, i) => {
-    const ms = messagesOf(s, e);
-    for (const _ of ms) owner.push(i);
-    return ms;
+    const [domain, ...copies] = messagesOf(s, e) as [Outgoing, ...Outgoing[]];
+    domain.after = lastEvent;
+    lastEvent = domain.msgId;
+    for (const c of copies) {
+      c.after = lastCopy;
+      lastCopy = c.msgId;
+    }
+    for (let k = 0; k <= copies.length; k++) owner.push(i);
+    return [domain, ...copies];
   });
   const acks = await publishAll(nc, out, opts);
   const results: PublishResult[] = new Array(events.length);

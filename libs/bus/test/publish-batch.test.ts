@@ -58,4 +58,47 @@ describe('publishEvents', () => {
       expect(String((r as PromiseRejectedResult).reason)).toMatch(/503/);
     }
   });
+  test('an event the stream refuses takes the rest of the batch with it; retried, the stream holds every event in order', async () => {
+    const s = subjects(randomPrefix());
+    await ensureEventStream(nc, s);
+    const jsm = await nc.jetstreamManager();
+    try {
+      const limit = async (maxMsgSize: number) => {
+        const { config } = await jsm.streams.info(s.eventStream);
+        await jsm.streams.update(s.eventStream, { ...config, max_msg_size: maxMsgSize });
+      };
+      // the 2nd event is over the stream's size limit; the ones after it are small
+      const events = Array.from({ length: 5 }, (_, i) => seenEvent(i + 1));
+      const big = { ...fixtureSeen(message(2, 2, 1, 'x'.repeat(8_000)), 2), dialog_id: 2 };
+      events[1] = big;
+      await limit(4_096);
+      const first = await publishEvents(nc, s, events);
+      expect(first.map((r) => r.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'rejected',
+        'rejected',
+        'rejected',
+      ]);
+      expect((await jsm.streams.info(s.eventStream)).state.messages).toBe(1);
+
+      // the limit lifted, the relay's retry of the whole batch: the stored one is a duplicate, the rest follow it
+      await limit(-1);
+      const again = await publishEvents(nc, s, events);
+      expect(again.map((r) => r.status === 'fulfilled' && r.value.duplicate)).toEqual([
+        true,
+        false,
+        false,
+        false,
+        false,
+      ]);
+      const stored: string[] = [];
+      for (let seq = 1; seq <= 5; seq++) {
+        stored.push(decode<DomainEvent>((await jsm.streams.getMessage(s.eventStream, { seq })).data).id);
+      }
+      expect(stored).toEqual(events.map((e) => e.id));
+    } finally {
+      await jsm.streams.delete(s.eventStream).catch(() => undefined);
+    }
+  });
 });

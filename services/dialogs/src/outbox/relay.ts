@@ -12,7 +12,9 @@
  * - A round costs four SQL round trips (begin, lease + batch in one
  *   statement, delete, commit) and one NATS flush: the batch goes out as core
  *   publishes with asynchronous PubAcks (`publishEvents`), not a request per
- *   event. A round that took less than a full batch is not followed by an
+ *   event, chained so that an event that fails takes every later one with it
+ *   (a retry never lands behind its successors); the events stored are
+ *   deleted, the rest go out again next round (duplicates are no-ops). A round that took less than a full batch is not followed by an
  *   immediate empty one: commits during it poked the relay, which runs again.
  */
 
@@ -59,11 +61,6 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   let poked = false;
   /** the last round found the lease taken by another instance */
   let leaseBusy = false;
-  /**
-   * the last round had a publish fail (NATS or a stream leader away): events go one per round until
-   * a round succeeds, so a retried event is never stored after successors of its that got through
-   */
-  let careful = false;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -92,12 +89,12 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       const lease = await sql.one('SELECT id FROM outbox_lease WHERE id = 1 FOR UPDATE SKIP LOCKED');
       leaseBusy = !lease;
       if (!lease) return undefined;
-      return sql.rows('SELECT id, payload FROM outbox ORDER BY id LIMIT ?', [careful ? 1 : batchSize]);
+      return sql.rows('SELECT id, payload FROM outbox ORDER BY id LIMIT ?', [batchSize]);
     }
     const found = await sql.rows<{ id: number | string; payload: string | null }>(
       `(SELECT 0 AS id, NULL AS payload FROM outbox_lease WHERE id = 1 FOR UPDATE SKIP LOCKED)
        UNION ALL (SELECT id, payload FROM outbox ORDER BY id LIMIT ?)`,
-      [careful ? 1 : batchSize],
+      [batchSize],
     );
     leaseBusy = !found.some((r) => Number(r.id) === 0);
     if (leaseBusy) return undefined;
@@ -139,7 +136,6 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       }
       await qr.commitTransaction();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      careful = failed !== undefined;
       if (failed) throw failed.reason;
       return published.length;
     } catch (err) {
