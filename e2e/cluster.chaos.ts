@@ -19,7 +19,6 @@ import { connectBus, type NatsConnection } from '@parley/bus';
 import { silentLogger } from '@parley/logger';
 import { NOTIFY_PARTITIONS, notifyPartition, subjects } from '@parley/protocol';
 import {
-  connectWs,
   createTestDatabase,
   freePort,
   type NatsCluster,
@@ -31,17 +30,20 @@ import {
   type TestDatabase,
   waitFor,
 } from '@parley/testing';
-import { ADMIN_TOKEN, JWT_SECRET, mintToken } from '../services/gateway/test/helpers.js';
+import { ADMIN_TOKEN, JWT_SECRET } from '../services/gateway/test/helpers.js';
 import {
   admin,
   answers200,
+  awaitDeliveries,
   buildServices,
+  countersTrue,
   resilientReceiver,
   type ServiceProcess,
   service,
   serviceCrashes,
   steadySender,
   stopAll,
+  truthOf,
 } from './processes.js';
 
 const LEASE_SECONDS = 2;
@@ -374,19 +376,9 @@ test('a NATS node and one instance of every service SIGKILLed and restarted mid-
 
   await sender.stop();
   mark('stream stopped');
-  const last = sent.at(-1) as number;
-  await waitFor(() => receivers.every((r) => r.ids.includes(last)), {
-    timeoutMs: 60_000,
-    intervalMs: 100,
-    what: 'every receiver to get the last message',
-  });
   const mailIds = () => sink!.messages.map((m) => m.parsed.messageId ?? '');
   const idOf = (id: number) => `<parley.m${id}.u2@cluster.test>`;
-  await waitFor(() => sent.every((id) => mailIds().includes(idOf(id))), {
-    timeoutMs: 60_000,
-    intervalMs: 250,
-    what: 'an e-mail for every message',
-  }).catch(() => undefined); // reported below as missing
+  await awaitDeliveries({ receivers, sent, mailIds, idOf, mailTimeoutMs: 60_000 });
   await waitFor(
     async () => {
       const work = await jsm.streams.info(s.notifyStream);
@@ -399,42 +391,18 @@ test('a NATS node and one instance of every service SIGKILLed and restarted mid-
   await sleep(SETTLE_MS);
 
   // what dialogs stored, every page, and the counters as dialogs answers them now
-  const check = await connectWs(base, { token: await mintToken(2) });
-  const stored: number[] = [];
-  let total = -1;
-  for (let before: number | undefined; ; ) {
-    const page = await check.request(
-      {
-        event: 'dialogs.messages.load',
-        dialog_id: dialog.id,
-        limit: 100,
-        ...(before ? { before_id: before } : {}),
-      },
-      10_000,
-    );
-    total = page.meta.total;
-    if (page.data.length === 0) break;
-    stored.unshift(...page.data.map((m: { id: number }) => m.id));
-    before = page.data[0].id;
-  }
-  const trueDialogs = (await check.request({ event: 'notifications.dialogs.count' }, 10_000)).data;
-  const trueMessages = (
-    await check.request({ event: 'notifications.dialogs.messages.count', dialog_id: dialog.id }, 10_000)
-  ).data;
-  await check.close();
+  const truth = await truthOf(base, 2, dialog.id);
+  const { stored } = truth;
   for (const r of receivers) await r.stop();
 
   const mails = mailIds();
   const crashes = serviceCrashes();
   const notifiersAtEnd = await Promise.all(notifierPorts.map(notifierMetrics));
-  const countersTrue = (r: (typeof receivers)[number]) =>
-    r.counters.dialogs === trueDialogs &&
-    JSON.stringify(r.counters.messages) === JSON.stringify(trueMessages);
   // where the counters went wrong: what the feed holds last for user 2
-  const feedCounters = receivers.every(countersTrue)
+  const feedCounters = receivers.every((r) => countersTrue(r, truth))
     ? undefined
     : {
-        true_counters: { dialogs: trueDialogs, messages: trueMessages },
+        true_counters: { dialogs: truth.dialogs, messages: truth.messages },
         last_in_feed: await lastCounterEntries(jsm, s.feedStream, s.feed(2)),
       };
   // where an order went wrong: the relay publishes events in commit order, the notifiers push them
@@ -442,7 +410,7 @@ test('a NATS node and one instance of every service SIGKILLed and restarted mid-
   const repeated = [...arrived].filter(([, times]) => times.length > 1);
   const report = {
     sent: sent.length,
-    stored: total,
+    stored: truth.total,
     stored_ids_equal: JSON.stringify(stored) === JSON.stringify(sent),
     event_stream: {
       created: inStream.length,
@@ -469,8 +437,8 @@ test('a NATS node and one instance of every service SIGKILLed and restarted mid-
         in_order: JSON.stringify(r.ids) === JSON.stringify(sent),
         ...outOfOrder(r.ids, r.seqs, sent),
         resyncs: r.resyncs(),
-        counters_true: countersTrue(r),
-        ...(countersTrue(r) ? {} : { last_counters: r.counters }),
+        counters_true: countersTrue(r, truth),
+        ...(countersTrue(r, truth) ? {} : { last_counters: r.counters }),
       };
     }),
     ...(feedCounters ? { feed_counters: feedCounters } : {}),
@@ -500,8 +468,8 @@ test('a NATS node and one instance of every service SIGKILLed and restarted mid-
       repeated_by_the_mailer_kill: true,
     });
   }
-  expect(trueDialogs).toBe(1);
-  expect(trueMessages).toEqual({ count: sent.length, dialog_id: dialog.id });
+  expect(truth.dialogs).toBe(1);
+  expect(truth.messages).toEqual({ count: sent.length, dialog_id: dialog.id });
   for (const r of report.receivers) {
     expect(r).toMatchObject({ lost: 0, duplicated: 0, in_order: true, resyncs: 0, counters_true: true });
   }

@@ -146,11 +146,17 @@ export function service(
       await sigkill(p);
     },
     async ready(timeoutMs = 60_000) {
-      await waitFor(async () => isRunning(proc) && (opts.probe ? await opts.probe(self) : true), {
-        timeoutMs,
-        intervalMs: 100,
-        what: `${name} to be ready`,
-      });
+      try {
+        await waitFor(async () => isRunning(proc) && (opts.probe ? await opts.probe(self) : true), {
+          timeoutMs,
+          intervalMs: 100,
+          what: `${name} to be ready`,
+        });
+      } catch (err) {
+        // what the process said last is the only clue to why it did not get ready
+        const tail = out.slice(-20).join('\n');
+        throw new Error(`${(err as Error).message}; its last lines:\n${tail}`);
+      }
     },
   };
   return self;
@@ -316,3 +322,83 @@ export function steadySender(opts: {
     },
   };
 }
+
+/**
+ * Wait for the end of a stream: the last message at every receiver, then an e-mail for every message
+ * (not asserted here: a test reports what is still missing after `mailTimeoutMs`)
+ */
+export async function awaitDeliveries(opts: {
+  receivers: Receiver[];
+  sent: number[];
+  mailIds: () => string[];
+  /** the Message-ID of the e-mail for a message */
+  idOf: (messageId: number) => string;
+  mailTimeoutMs?: number;
+}): Promise<void> {
+  const last = opts.sent.at(-1) as number;
+  await waitFor(() => opts.receivers.every((r) => r.ids.includes(last)), {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+    what: 'every receiver to get the last message',
+  });
+  await waitFor(() => opts.sent.every((id) => opts.mailIds().includes(opts.idOf(id))), {
+    timeoutMs: opts.mailTimeoutMs ?? 90_000,
+    intervalMs: 250,
+    what: 'an e-mail for every message',
+  }).catch(() => undefined);
+}
+
+export interface Truth {
+  /** the dialog's stored message ids, oldest first */
+  stored: number[];
+  /** the dialog's message count as the history answers it */
+  total: number;
+  /** `notifications.dialogs.count` now */
+  dialogs: number;
+  /** `notifications.dialogs.messages.count` of the dialog now */
+  messages: { count: number; dialog_id: number };
+}
+
+/**
+ * What dialogs answers `userId` now through the gateway at `url` (once its /readyz answers 200: the
+ * last kill of a test may have left it starting again): every page of the dialog, and the counters
+ */
+export async function truthOf(url: string, userId: number, dialogId: number): Promise<Truth> {
+  await waitFor(async () => answers200(`${url}/readyz`), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    what: `${url} to be ready for the check`,
+  });
+  const check = await connectWs(url, { token: await mintToken(userId) });
+  try {
+    const stored: number[] = [];
+    let total = -1;
+    for (let before: number | undefined; ; ) {
+      const page = await check.request(
+        {
+          event: 'dialogs.messages.load',
+          dialog_id: dialogId,
+          limit: 100,
+          ...(before ? { before_id: before } : {}),
+        },
+        10_000,
+      );
+      total = page.meta.total;
+      if (page.data.length === 0) break;
+      stored.unshift(...page.data.map((m: { id: number }) => m.id));
+      before = page.data[0].id;
+    }
+    const dialogs = (await check.request({ event: 'notifications.dialogs.count' }, 10_000)).data;
+    const messages = (
+      await check.request({ event: 'notifications.dialogs.messages.count', dialog_id: dialogId }, 10_000)
+    ).data;
+    return { stored, total, dialogs, messages };
+  } finally {
+    await check.close();
+  }
+}
+
+/** whether a receiver's last counter frames equal the truth */
+export const countersTrue = (r: Receiver, truth: Truth): boolean =>
+  r.counters.dialogs === truth.dialogs &&
+  JSON.stringify(r.counters.messages) === JSON.stringify(truth.messages);

@@ -11,15 +11,10 @@ import { afterEach, expect, test } from '@jest/globals';
 import { NOTIFY_PARTITIONS } from '@parley/protocol';
 import { sleep, type TestSocket, waitFor } from '@parley/testing';
 import { createDialog, createUser, startDialogs } from '../services/dialogs/test/harness.js';
-import { pushOf, type System, startSystem } from './system.js';
+import { isPush, pushOf, type System, seqOf, startSystem } from './system.js';
 
 /** after every consumer drained, how long a duplicate push or e-mail would still need */
 const SETTLE_MS = 500;
-
-const seqOf = (sock: TestSocket) =>
-  Math.max(0, ...sock.frames.filter((f) => typeof f.seq === 'number').map((f) => f.seq as number));
-const isPush = (f: { event?: string; request_id?: unknown }) =>
-  f.event === 'dialogs.messages.create' && f.request_id === undefined;
 
 let sys: System | undefined;
 const extra: Array<{ stop(): Promise<void> }> = [];

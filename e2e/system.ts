@@ -284,6 +284,14 @@ export const pushOf =
   (f: Frame): boolean =>
     f.event === 'dialogs.messages.create' && f.data?.id === id && f.request_id === undefined;
 
+/** a pushed message frame (not an answer) */
+export const isPush = (f: Frame): boolean =>
+  f.event === 'dialogs.messages.create' && f.request_id === undefined;
+
+/** the highest feed seq a socket received (0: none): where it resumes with `since` */
+export const seqOf = (sock: TestSocket): number =>
+  Math.max(0, ...sock.frames.filter((f) => typeof f.seq === 'number').map((f) => f.seq as number));
+
 /** who holds each notifier partition's lease key (undefined: nobody); reads only, never creates the bucket */
 export async function partitionHolders(system: System): Promise<Array<string | undefined>> {
   const jsm = await system.nc.jetstreamManager();

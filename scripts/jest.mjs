@@ -3,6 +3,11 @@
 // local defaults when they answer; else the test kit's fallbacks: a private
 // nats-server, testcontainers, or one sentence saying what to set), then prints
 // one plain "N passed, N failed" line that CI recognises.
+//
+// Without arguments (`npm test`) it runs every suite, then the fault tests
+// (`e2e/*.chaos.ts`: whole systems of processes SIGKILLed mid-stream) one at a
+// time, after the rest, so their timings do not compete with two parallel
+// workers. With arguments, jest runs once with them.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -10,8 +15,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const out = join(tmpdir(), `parley-jest-${process.pid}.json`);
-rmSync(out, { force: true });
 const env = {
   ...process.env,
   NODE_OPTIONS:
@@ -21,22 +24,47 @@ const env = {
 };
 if (!env.MYSQL_URL && (await answers(3306))) env.MYSQL_URL = 'mysql://root@127.0.0.1:3306';
 if (!env.NATS_URL && (await answers(4222))) env.NATS_URL = 'nats://127.0.0.1:4222';
-const args = ['node_modules/jest/bin/jest.js', '--json', `--outputFile=${out}`, ...process.argv.slice(2)];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
-if (env.NATS_URL) await dropRunStreams(env.NATS_URL, env.PARLEY_TEST_RUN);
-if (existsSync(out)) {
-  const res = JSON.parse(readFileSync(out, 'utf8'));
-  const skipped = res.numPendingTests + res.numTodoTests;
-  console.log(
-    `\n${res.numPassedTests} passed, ${res.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`,
-  );
-  rmSync(out, { force: true });
-  if (res.numTotalTests === 0) {
-    console.log('no test ran');
-    process.exit(1);
-  }
+
+const given = process.argv.slice(2);
+const passes = given.length ? [given] : [[], ['--testMatch', '<rootDir>/e2e/**/*.chaos.ts', '--runInBand']];
+const total = { passed: 0, failed: 0, skipped: 0, ran: 0, status: 0 };
+for (const [i, args] of passes.entries()) {
+  if (passes.length > 1)
+    console.log(`\njest: pass ${i + 1} of ${passes.length}${args.length ? ` (${args.join(' ')})` : ''}`);
+  const r = runJest(args);
+  total.passed += r.passed;
+  total.failed += r.failed;
+  total.skipped += r.skipped;
+  total.ran += r.ran;
+  total.status ||= r.status;
 }
-process.exit(r.status ?? 1);
+if (env.NATS_URL) await dropRunStreams(env.NATS_URL, env.PARLEY_TEST_RUN);
+console.log(
+  `\n${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`,
+);
+if (total.ran === 0) {
+  console.log('no test ran');
+  process.exit(1);
+}
+process.exit(total.status);
+
+/** one jest run; its counts from the JSON report */
+function runJest(args) {
+  const out = join(tmpdir(), `parley-jest-${process.pid}.json`);
+  rmSync(out, { force: true });
+  const jestArgs = ['node_modules/jest/bin/jest.js', '--json', `--outputFile=${out}`, ...args];
+  const r = spawnSync(process.execPath, jestArgs, { stdio: 'inherit', env });
+  const counts = { passed: 0, failed: 0, skipped: 0, ran: 0, status: r.status ?? 1 };
+  if (existsSync(out)) {
+    const res = JSON.parse(readFileSync(out, 'utf8'));
+    counts.passed = res.numPassedTests;
+    counts.failed = res.numFailedTests;
+    counts.skipped = res.numPendingTests + res.numTodoTests;
+    counts.ran = res.numTotalTests;
+    rmSync(out, { force: true });
+  }
+  return counts;
+}
 
 /**
  * Delete the JetStream streams, KV and object buckets this run's suites left on
