@@ -3,6 +3,7 @@
  * utf8mb4, DATETIME(6) as strings (microseconds survive; stored in UTC), ids as
  * numbers. Migrations are explicit and ordered; `synchronize` stays off.
  */
+import { createHash } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { entities } from './entities/index.js';
@@ -75,21 +76,36 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** Run pending migrations, one process at a time (GET_LOCK serializes instances starting together). */
-export async function migrate(ds: DataSource): Promise<void> {
+/**
+ * The name of the migration lock of one database. GET_LOCK names are server-wide, not per database:
+ * a fixed name made every Parley database on one server (a test run's dozens) migrate one at a
+ * time, a dialogs instance starting in one waiting for the migrations of all the others. A digest
+ * keeps the name within MySQL's 64 characters whatever the database's name.
+ */
+export function migrationLockName(database: string): string {
+  return `parley_migrations_${createHash('sha256').update(database).digest('hex').slice(0, 32)}`;
+}
+
+/** Run `fn` holding the migration lock of `ds`'s database (waits up to 60 s for it). */
+export async function withMigrationLock<T>(ds: DataSource, fn: () => Promise<T>): Promise<T> {
   const lockRunner = ds.createQueryRunner();
   await lockRunner.connect();
   try {
-    const [row] = (await lockRunner.query("SELECT GET_LOCK('parley_dialogs_migrations', 60) AS ok")) as {
-      ok: number;
-    }[];
+    const [{ db } = { db: '' }] = (await lockRunner.query('SELECT DATABASE() AS db')) as { db: string }[];
+    const lock = migrationLockName(db);
+    const [row] = (await lockRunner.query('SELECT GET_LOCK(?, 60) AS ok', [lock])) as { ok: number }[];
     if (row?.ok !== 1) throw new Error('could not take the migration lock');
     try {
-      await ds.runMigrations({ transaction: 'none' });
+      return await fn();
     } finally {
-      await lockRunner.query("SELECT RELEASE_LOCK('parley_dialogs_migrations')");
+      await lockRunner.query('SELECT RELEASE_LOCK(?)', [lock]);
     }
   } finally {
     await lockRunner.release();
   }
+}
+
+/** Run pending migrations, one process per database at a time (instances starting together wait). */
+export async function migrate(ds: DataSource): Promise<void> {
+  await withMigrationLock(ds, () => ds.runMigrations({ transaction: 'none' }));
 }
