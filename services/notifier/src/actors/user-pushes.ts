@@ -114,6 +114,10 @@ export function createUserPushes(opts: UserPushesOptions): UserPushes {
         const key = counterKey(e.entry.item) ?? '';
         const prev = st.pending.get(key);
         if (prev) opts.onCoalesced?.();
+        // an older value never replaces a newer one held: a redelivered event (a lost ack, a takeover)
+        // comes after its successors, and the newer value would be lost with the older one dropped
+        // as stale when it leaves
+        if (prev && (prev.entry.version ?? 0) > (e.entry.version ?? 0)) continue;
         // a held value that two connections asked for is skipped by neither
         if (prev && (prev.entry.origin_conn ?? null) !== (e.entry.origin_conn ?? null))
           delete e.entry.origin_conn;
