@@ -38,6 +38,8 @@ export interface DeliveryDeps {
   /** send the e-mail of `leader` with `items` to `to`; throws when the server did not accept it */
   send(leader: number, items: MailItem[], to: MailRecipient): Promise<void>;
   onResult(result: 'sent' | 'failed' | 'skipped' | 'folded'): void;
+  /** tries at writing `sent` after the server accepted an e-mail (default 12, about 15 s) */
+  recordAttempts?: number;
 }
 
 const DONE: Outcome = { kind: 'done' };
@@ -54,6 +56,35 @@ export function createDeliveries(deps: DeliveryDeps) {
   const limit = new Limiter(deps.inFlight);
   /** keys this process is transmitting now */
   const transmitting = new Set<string>();
+  /**
+   * keys whose e-mail the server accepted while the record could not be moved to `sent` (NATS away
+   * longer than the retries): when the event comes back the record is written, the e-mail not sent again
+   */
+  const accepted = new Set<string>();
+
+  /** `sending` (owned by this process) → `sent`, re-reading the record on every try */
+  async function recordSent(key: string, count: number): Promise<void> {
+    await retry(
+      async () => {
+        const now = await records.get(key);
+        if (now?.value.state !== 'sending' || now.value.owner !== deps.instance) return;
+        const sent = await records.move(now, {
+          state: 'sent',
+          attempts: now.value.attempts,
+          count,
+          at: stamp(),
+        });
+        if (!sent) throw new Error('the record moved meanwhile');
+      },
+      {
+        what: 'recording a sent e-mail',
+        logger: deps.logger,
+        attempts: deps.recordAttempts ?? 12,
+        maxMs: 2_000,
+      },
+    );
+    accepted.delete(key);
+  }
 
   /**
    * Keep the lease of a `sending` record alive while the e-mail waits for its turn and
@@ -113,21 +144,9 @@ export function createDeliveries(deps: DeliveryDeps) {
         // accepted: record it before the next transaction may start (the limit above). A write
         // whose answer was lost (a NATS node dying) leaves a stale revision: re-read and retry, or
         // the record stays `sending` and another instance sends the e-mail again
+        accepted.add(mine.key);
         await lease.release().catch(() => undefined);
-        await retry(
-          async () => {
-            const now = await records.get(mine.key);
-            if (now?.value.state !== 'sending' || now.value.owner !== deps.instance) return;
-            const sent = await records.move(now, {
-              state: 'sent',
-              attempts: now.value.attempts,
-              count: items.length,
-              at: stamp(),
-            });
-            if (!sent) throw new Error('the record moved meanwhile');
-          },
-          { what: 'recording a sent e-mail', logger: deps.logger, attempts: 12, maxMs: 2_000 },
-        );
+        await recordSent(mine.key, items.length);
         deps.onResult('sent');
       });
     } finally {
@@ -212,6 +231,12 @@ export function createDeliveries(deps: DeliveryDeps) {
           continue;
         }
         case 'sending': {
+          if (v.owner === deps.instance && accepted.has(rec.key) && !transmitting.has(rec.key)) {
+            // sent already; only its record was not written
+            await recordSent(rec.key, v.items.length);
+            deps.onResult('sent');
+            return DONE;
+          }
           if (v.owner === deps.instance ? transmitting.has(rec.key) : v.until > Date.now()) {
             // a live sender holds it: look again when its lease would have run out
             return defer(v.until - Date.now() + 100);
