@@ -12,6 +12,7 @@ import type { Pair } from '../pairs.js';
 import { startChild } from '../processes.js';
 import { type BenchSocket, openSocket, waitListening } from '../socket.js';
 import { summarize } from '../stats.js';
+import { offer } from './rate-ladder.js';
 
 export interface DeliveryPlan {
   perSec: number;
@@ -62,35 +63,10 @@ export async function deliveryLatency(
   ];
 }
 
+/** the ladder's open-loop offer at one rate, for `plan.ms` (one tag per phase keeps bodies apart) */
 async function measureParley(pairs: Pair[], plan: DeliveryPlan): Promise<Outcome> {
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  let errors = 0;
-  for (const p of pairs) {
-    p.receiver.onPush((frame, at) => {
-      if (frame.event !== 'dialogs.messages.create') return;
-      const t0 = sentAt.get(frame.data?.markdown_body);
-      if (t0 === undefined) return;
-      sentAt.delete(frame.data.markdown_body);
-      latencies.push(at - t0);
-    });
-  }
-  const answers: Promise<void>[] = [];
-  const total = Math.ceil((plan.perSec * plan.ms) / 1000);
-  const { sent } = await offerAtRate(plan.perSec, total, plan.ms + 2_000, (k) => {
-    const p = pairs[k % pairs.length]!;
-    const body = `delivery ${k}`;
-    sentAt.set(body, performance.now());
-    answers.push(
-      p.sender.request('dialogs.messages.create', { dialog_id: p.dialogId, body }).then(({ frame }) => {
-        if (frame.exception) errors++;
-      }),
-    );
-  });
-  await waitUntil(() => sentAt.size === 0, plan.drainMs);
-  await Promise.all(answers);
-  for (const p of pairs) p.receiver.onPush(() => undefined);
-  return { latencies, sent, errors };
+  const o = await offer(pairs, plan.perSec, { stepMs: plan.ms, drainMs: plan.drainMs }, 'delivery');
+  return { latencies: o.deliveries, sent: o.sent, errors: o.errors };
 }
 
 async function measureFloor(ctx: BenchContext, pairCount: number, plan: DeliveryPlan): Promise<Outcome> {

@@ -110,6 +110,8 @@ export async function offer(
   pairs: Pair[],
   rate: number,
   plan: Pick<LadderPlan, 'stepMs' | 'drainMs'>,
+  /** the start of every body (receivers match pushes to sends by body) */
+  tag = `ladder ${rate}`,
 ): Promise<Offered> {
   const sentAt = new Map<string, number>();
   const answers: number[] = [];
@@ -126,7 +128,6 @@ export async function offer(
   }
   const pending: Promise<void>[] = [];
   const total = Math.ceil((rate * plan.stepMs) / 1000);
-  const tag = `ladder ${rate}`;
   const run = await offerAtRate(rate, total, plan.stepMs + 2_000, (k) => {
     const p = pairs[k % pairs.length]!;
     const body = `${tag} ${k}`;
