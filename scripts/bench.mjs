@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // `npm run bench` (after `npm run build`): compiles bench/ and runs it against the real services on
-// 127.0.0.1 (MYSQL_URL, NATS_URL as for the tests). A watchdog bounds the whole run: SIGTERM at 380 s
+// 127.0.0.1 (MYSQL_URL, NATS_URL as for the tests). A watchdog bounds the whole run: SIGTERM at 420 s
 // (the bench cleans up), SIGKILL 20 s later, and then every child PID the bench reported is killed too.
 import { spawn, spawnSync } from 'node:child_process';
 
-const TERM_AFTER_MS = 380_000;
+const TERM_AFTER_MS = 420_000;
 const KILL_GRACE_MS = 20_000;
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'bench/tsconfig.json'], {

@@ -5,7 +5,7 @@ const child = (name: string) => fileURLToPath(new URL(`./children/${name}.js`, i
 
 export const plan = {
   /** the whole run is aborted (and cleaned up) after this */
-  deadlineMs: 360_000,
+  deadlineMs: 400_000,
   /** sender/receiver dialogs (200 sockets) for the ladder; the first `create.sockets` of them for create and delivery */
   pairs: { firstUserId: 1_000, count: 100 },
   warmup: { creates: 400 },
@@ -17,6 +17,8 @@ export const plan = {
     rawMs: 8_000,
     rawFirstUserId: 3_000,
   },
+  /** a closed loop from `writers` sockets of the two members of one dialog, then from as many sockets into a dialog each */
+  oneDialog: { writers: 32, ms: 10_000, maxOps: 40_000, firstUserId: 300_000 },
   /** the create loop three times (with the feed, without: notifier stopped, with again); same sockets and length as `create` */
   feedCost: { ms: 15_000, maxOps: 40_000, catchUpMs: 60_000 },
   /** open loop over all pairs, rising rates; stops at the first rate whose create or delivery p99 passes the bound */

@@ -28,6 +28,7 @@ import type { DialogsConfig } from './config.js';
 import type { DialogsContext, Presence } from './context.js';
 import { createDataSource, ensureDatabase, migrate } from './db/data-source.js';
 import { sqlOf } from './db/sql.js';
+import { createDialogTurns } from './dialog-turns.js';
 import { type OnFatal, reportSchemaMissing, schemaMissing } from './fatal.js';
 import { createFilesSweeper, type Sweeper } from './files/sweeper.js';
 import { buildHandlers } from './handlers/index.js';
@@ -140,6 +141,7 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         sql: sqlOf(ds),
         config,
         presence: deps.presence === 'bucket' ? presenceView : deps.presence,
+        turns: createDialogTurns(),
         outboxWritten: () => relay?.poke(),
         userDeactivated: (userId) => publishUserDeactivated(bus, subjects, userId),
       };

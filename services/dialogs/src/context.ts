@@ -2,6 +2,7 @@
 import type { DataSource } from 'typeorm';
 import type { DialogsConfig } from './config.js';
 import type { Sql } from './db/sql.js';
+import type { DialogTurns } from './dialog-turns.js';
 
 export interface Presence {
   isOnline(userId: number): boolean;
@@ -13,6 +14,8 @@ export interface DialogsContext {
   sql: Sql;
   config: DialogsConfig;
   presence: Presence | undefined;
+  /** the writes of one dialog, one at a time in this process (dialog-turns.ts) */
+  turns: DialogTurns;
   /** call after a commit that wrote outbox events */
   outboxWritten(): void;
   /** call after a commit that set a user inactive: every gateway closes that user's sockets */

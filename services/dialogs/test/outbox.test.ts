@@ -8,6 +8,7 @@ import { caller, createRpcClient } from '@parley/bus';
 import { silentLogger } from '@parley/logger';
 import type { MessageCreatedEvent, MessageSeenEvent } from '@parley/protocol';
 import { startNatsServer, waitFor } from '@parley/testing';
+import { createDialogTurns } from '../src/dialog-turns.js';
 import { createOutboxRelay } from '../src/outbox/relay.js';
 import { createDialog, createUser, type StartedDialogs, startDialogs } from './harness.js';
 import { streamEvents } from './support.js';
@@ -219,6 +220,7 @@ describe('a NATS outage', () => {
         sql: sqlOf(ds),
         config: h.config,
         presence: undefined,
+        turns: createDialogTurns(),
         outboxWritten: () => h!.service.relay?.poke(),
       };
       for (const body of ['during 1', 'during 2', 'during 3']) {

@@ -6,5 +6,5 @@ import { createMessage } from '../flows/create-message.js';
 export const messagesCreate =
   (ctx: DialogsContext): Handler<'dialogs.messages.create'> =>
   async ({ caller, params }, { requestId }) => ({
-    data: await createMessage(ctx, caller, params, requestId),
+    data: await ctx.turns.run(params.dialog_id, () => createMessage(ctx, caller, params, requestId)),
   });

@@ -5,4 +5,6 @@ import { markSeen } from '../flows/mark-seen.js';
 
 export const messagesSeen =
   (ctx: DialogsContext): Handler<'dialogs.messages.seen'> =>
-  async ({ caller, params }, { requestId }) => ({ data: await markSeen(ctx, caller, params, requestId) });
+  async ({ caller, params }, { requestId }) => ({
+    data: await ctx.turns.run(params.dialog_id, () => markSeen(ctx, caller, params, requestId)),
+  });

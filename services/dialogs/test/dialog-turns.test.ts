@@ -1,0 +1,75 @@
+/**
+ * The writes of one dialog take turns in the dialogs process: a busy dialog's writers wait there,
+ * not on the dialog's row lock holding pooled connections, so the other dialogs keep being written
+ * (real MariaDB and NATS; the rules of the queue itself as pure logic first).
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { caller } from '@parley/bus';
+import { createDialogTurns } from '../src/dialog-turns.js';
+import { createDialog, createUser, type StartedDialogs, startDialogs } from './harness.js';
+
+test('one dialog: one at a time, in order, a failure does not stop the next; dialogs apart run together', async () => {
+  const turns = createDialogTurns();
+  const log: string[] = [];
+  let running = 0;
+  let most = 0;
+  const step =
+    (name: string, fail = false) =>
+    async () => {
+      running++;
+      most = Math.max(most, running);
+      log.push(`${name} start`);
+      await new Promise((r) => setImmediate(r));
+      log.push(`${name} end`);
+      running--;
+      if (fail) throw new Error(name);
+      return name;
+    };
+  const a = [turns.run(1, step('a1')), turns.run(1, step('a2', true)), turns.run(1, step('a3'))];
+  const b = turns.run(2, step('b1'));
+  expect(turns.size()).toBe(2);
+  const settled = await Promise.allSettled([...a, b]);
+  expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+  const ofA = log.filter((l) => l.startsWith('a'));
+  expect(ofA).toEqual(['a1 start', 'a1 end', 'a2 start', 'a2 end', 'a3 start', 'a3 end']);
+  // b ran beside a1: two at once
+  expect(most).toBe(2);
+  expect(turns.size()).toBe(0);
+});
+
+let h: StartedDialogs;
+
+beforeAll(async () => {
+  // a small pool: 24 writers of one dialog would hold all of it while they wait for its row lock
+  h = await startDialogs({ config: { DB_POOL_SIZE: 3 } });
+  for (const id of [1, 2, 3, 4]) await createUser(h.rpc, id);
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+test('24 creates in flight into one dialog: a create into another dialog is answered before most of them', async () => {
+  const busy = await createDialog(h.rpc, [1, 2]);
+  const quiet = await createDialog(h.rpc, [3, 4]);
+  const answeredAt: string[] = [];
+  const send = (user: number, dialogId: number, tag: string) =>
+    h.rpc
+      .request('dialogs.messages.create', {
+        caller: caller(user, 'c1'),
+        params: { dialog_id: dialogId, body: tag } as { dialog_id: number },
+      })
+      .then(() => answeredAt.push(tag));
+  const hot = Array.from({ length: 24 }, (_, i) => send(1 + (i % 2), busy.id, `busy ${i}`));
+  const other = send(3, quiet.id, 'quiet');
+  await Promise.all([...hot, other]);
+  // the quiet dialog's create does not wait for the busy dialog's writers (in the pool's queue it
+  // came after all 24 of them)
+  expect(answeredAt.indexOf('quiet')).toBeLessThan(8);
+  // and the busy dialog kept every message, numbered in commit order
+  const page = await h.rpc.request('dialogs.messages.load', {
+    caller: caller(1),
+    params: { dialog_id: busy.id, limit: 50 } as { dialog_id: number },
+  });
+  expect(page.meta?.total).toBe(24);
+}, 60_000);
