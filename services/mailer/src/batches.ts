@@ -4,15 +4,33 @@
  * delay join it, and the leader's e-mail carries them all. The leader's record
  * takes the batch's content before the batch is closed, so a crash between the
  * two writes leaves a record that closes the batch again when its event comes
- * back.
+ * back. A message that joined a batch and crashed before writing its own record
+ * finds the batch that carried it in the batch record's history (the replaced
+ * batches, newest first) when its event comes back, several batches later.
  */
 import type { JsonKv } from '@parley/bus';
 import type { Rec, RecordStore } from './record-store.js';
 import { stamp } from './record-store.js';
-import { type BatchRecord, keys, type MailRecipient, type MailValue } from './records.js';
+import {
+  BATCH_HISTORY,
+  BATCH_HISTORY_MS,
+  type BatchGeneration,
+  type BatchRecord,
+  historyOf,
+  keys,
+  type MailRecipient,
+  type MailValue,
+} from './records.js';
 import type { MailItem } from './templates/index.js';
 
 type Batch = { value: BatchRecord; revision: number } | null;
+
+/** the history of the batch replacing `b`: `b` itself first, then what `b` remembered, bounded */
+function replaced(b: BatchRecord, history: BatchGeneration[]): BatchGeneration[] {
+  const now = Date.now();
+  const own = { leader: b.leader, ids: b.items.map((i) => i.message_id), at: now };
+  return [own, ...history.filter((g) => now - g.at < BATCH_HISTORY_MS)].slice(0, BATCH_HISTORY);
+}
 
 export function createBatches(kv: JsonKv<MailValue>, records: RecordStore) {
   const getBatch = async (key: string) => (await kv.get(key)) as Batch;
@@ -29,12 +47,10 @@ export function createBatches(kv: JsonKv<MailValue>, records: RecordStore) {
         }
         // joined a batch, then crashed before writing its own record: the batch (or the one that
         // replaced it) still lists it, so it is not put in a second e-mail
-        const prev = b?.value.previous;
+        const history = b ? historyOf(b.value) : [];
         const went = b?.value.items.some((i) => i.message_id === item.message_id)
           ? b.value.leader
-          : prev?.ids.includes(item.message_id)
-            ? prev.leader
-            : null;
+          : (history.find((g) => g.ids.includes(item.message_id))?.leader ?? null);
         if (went !== null && went !== item.message_id) {
           return records.begin(dkey, { state: 'batched', into: went, at: stamp() });
         }
@@ -48,7 +64,7 @@ export function createBatches(kv: JsonKv<MailValue>, records: RecordStore) {
           leader: item.message_id,
           due,
           items: [item],
-          ...(b ? { previous: { leader: b.value.leader, ids: b.value.items.map((i) => i.message_id) } } : {}),
+          ...(b ? { history: replaced(b.value, history) } : {}),
         };
         const rev = b ? await kv.update(bkey, fresh, b.revision) : await kv.create(bkey, fresh);
         if (rev === null) continue;

@@ -121,8 +121,31 @@ export interface BatchRecord {
   leader: number;
   due: number;
   items: MailItem[];
-  /** the batch this one replaced: a message that joined it just before a crash finds its e-mail there */
+  /**
+   * the batches this one replaced, newest first (at most `BATCH_HISTORY` of them, none closed longer
+   * than `BATCH_HISTORY_MS` ago): a message that joined one of them and crashed before writing its own
+   * record finds its e-mail there when its event comes back, however many batches passed meanwhile
+   */
+  history?: BatchGeneration[];
+  /** written by mailers before 0.2: the one batch this one replaced */
   previous?: { leader: number; ids: number[] };
+}
+
+/** A replaced batch: who led it and what it carried. */
+export interface BatchGeneration {
+  leader: number;
+  ids: number[];
+  /** when it was replaced (ms) */
+  at: number;
+}
+
+/** replaced batches a batch record remembers (a crashed join is redelivered within the ack wait) */
+export const BATCH_HISTORY = 64;
+export const BATCH_HISTORY_MS = 10 * 60_000;
+
+/** the replaced batches a batch record remembers, newest first (also those of an 0.1 record) */
+export function historyOf(b: BatchRecord): BatchGeneration[] {
+  return b.history ?? (b.previous ? [{ ...b.previous, at: 0 }] : []);
 }
 
 /** One e-mail counted against the recipient's cap: when it was admitted, and which messages it carried. */
