@@ -61,7 +61,9 @@ test('a join cut off before its own record is found in the batch that carried it
   await expect(dying.joinOrLead(item(2), to, due)).rejects.toThrow('killed');
   const closed1 = await batches.close(1, DIALOG, to, lead1);
   expect(closed1?.value).toMatchObject({ state: 'claimed', batch: true });
-  expect((closed1?.value as { items: MailItem[] }).items.map((i) => i.message_id)).toEqual([1, 2]);
+  expect((closed1?.value as { items?: MailItem[] } | undefined)?.items?.map((i) => i.message_id)).toEqual([
+    1, 2,
+  ]);
 
   // the dialog's batches move on: messages 3, 4, 5, 6, 7 each lead one and close it
   for (const id of [3, 4, 5, 6, 7]) {
@@ -76,5 +78,5 @@ test('a join cut off before its own record is found in the batch that carried it
   const again = await batches.joinOrLead(item(2), to, due);
   expect(again?.value).toMatchObject({ state: 'batched', into: 1 });
   const open = await real.get(`b.${DIALOG}.2`);
-  expect((open?.value as { items: MailItem[] }).items.map((i) => i.message_id)).toEqual([8]);
+  expect((open?.value as { items?: MailItem[] } | undefined)?.items?.map((i) => i.message_id)).toEqual([8]);
 });
