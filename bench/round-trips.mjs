@@ -6,7 +6,9 @@
 // fresh database, with a pool of two connections (migrations need two), no outbox relay and no files sweeper, so every statement
 // on them is a create's. Counts mysql2 `query`/`execute` calls (round trips) and the
 // session's `Questions` (statements the server ran), over n creates per scenario after a warm-up.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -81,6 +83,25 @@ const create = (author, dialogId, extra = {}) =>
   });
 
 // each SHOW is one round trip and one statement more on its connection
+// CPU time (ms) of mariadbd (shared with whatever else uses the server: compare runs of one hour)
+const mariadbPid = (() => {
+  try {
+    return execFileSync('pidof', ['mariadbd']).toString().trim().split(/\s+/)[0];
+  } catch {
+    return undefined;
+  }
+})();
+const ticks = Number(process.env.CLK_TCK ?? 100);
+const mariadbCpuMs = () => {
+  if (!mariadbPid) return Number.NaN;
+  const f = readFileSync(`/proc/${mariadbPid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / ticks;
+};
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 const questions = async () => {
   let sum = 0;
   for (const c of conns) sum += Number((await rawQuery(c, "SHOW SESSION STATUS LIKE 'Questions'"))[0].Value);
@@ -120,17 +141,26 @@ for (const [name, run, per = 1] of scenarios) {
   const q0 = await questions();
   const size = conns.size;
   const rt0 = roundTrips;
+  const [own0, db0, t0] = [ownCpuMs(), mariadbCpuMs(), performance.now()];
   for (let i = 0; i < n; i++) await run(i);
+  const [own1, db1, t1] = [ownCpuMs(), mariadbCpuMs(), performance.now()];
   const rt = roundTrips - rt0;
   const q1 = await questions();
   if (conns.size !== size) throw new Error('a new pool connection appeared during the count');
   const statements = q1 - q0 - conns.size;
-  out.push({ name, roundTrips: rt / (n * per), statements: statements / (n * per) });
+  const k = n * per;
+  out.push({
+    name,
+    roundTrips: rt / k,
+    statements: statements / k,
+    cpu: `${((own1 - own0) / k).toFixed(2)} ms CPU in this process (dialogs + the RPC client), ${((db1 - db0) / k).toFixed(2)} ms in mariadbd, ${((t1 - t0) / k).toFixed(2)} ms each, one at a time`,
+  });
 }
 console.log(`root: ${root}, ${n} creates per scenario`);
+console.log(`load average: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 for (const o of out)
   console.log(
-    `${o.name}: ${o.roundTrips.toFixed(2)} round trips, ${o.statements.toFixed(2)} statements per create`,
+    `${o.name}: ${o.roundTrips.toFixed(2)} round trips, ${o.statements.toFixed(2)} statements per create; ${o.cpu}`,
   );
 
 await service.stop();
