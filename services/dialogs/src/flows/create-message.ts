@@ -17,12 +17,7 @@ import { lockDialogWithMembers, recordMessage } from '../db/repositories/dialogs
 import { lockFileForAttach } from '../db/repositories/files.js';
 import { findByClientId, findMessage, queueMessage } from '../db/repositories/messages.js';
 import { appendEvent } from '../db/repositories/outbox.js';
-import {
-  bumpCounters,
-  bumpTeamUnreadDialogs,
-  findSupportIdsFor,
-  findWriterAndMembers,
-} from '../db/repositories/users.js';
+import { bumpCounters, bumpTeamUnreadDialogs, findWriterAndMembers } from '../db/repositories/users.js';
 import { inTransaction, isDuplicateKey, type TxSql } from '../db/sql.js';
 import { asStored, bodyRequired, normalizeBody } from '../domain/body.js';
 import { countsForTeam, rowCountsForUser } from '../domain/unread.js';
@@ -78,10 +73,10 @@ async function createInTx(
   const authorId = caller.user_id;
   // round trip 1 (with START TRANSACTION): the dialog row and its member rows, locked first (the one
   // lock order of every write), then what the checks and counters need, read under that lock
-  const [locked, users, supportIds, repeated, file, replied] = await Promise.all([
+  const [locked, { users, supportIds }, repeated, file, replied] = await Promise.all([
     lockDialogWithMembers(sql, input.dialog_id),
+    // the roles of author and members, and the support team when it is a support dialog
     findWriterAndMembers(sql, input.dialog_id, authorId),
-    findSupportIdsFor(sql, input.dialog_id),
     input.client_id !== null ? findByClientId(sql, authorId, input.client_id) : undefined,
     // locked: the unattached-files sweeper cannot delete it while this message attaches it
     input.file_id !== null ? lockFileForAttach(sql, input.file_id) : undefined,

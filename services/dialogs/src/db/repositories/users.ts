@@ -34,35 +34,38 @@ export async function findSupportIds(sql: Sql): Promise<number[]> {
   return rows.map((r) => Number(r.id));
 }
 
+/** SQL of findWriterAndMembers: params user id, dialog id, dialog id (exported for the EXPLAIN test). */
+export const WRITER_AND_MEMBERS_SQL = `(SELECT 0 AS part, ${USER_COLUMNS} FROM users WHERE id = ?)
+   UNION ALL
+   (SELECT 0, ${USER_COLUMNS.split(', ')
+     .map((c) => `u.${c}`)
+     .join(', ')} FROM dialog_members m JOIN users u ON u.id = m.user_id WHERE m.dialog_id = ?)
+   UNION ALL
+   (SELECT 1, ${USER_COLUMNS} FROM users WHERE role = 'support'
+       AND EXISTS (SELECT 1 FROM dialogs WHERE id = ? AND with_role = 'support'))`;
+
 /**
- * The users rows of `userId` and of every member of the dialog, in one read (no lock; a member may
- * come twice). The create path reads them with the dialog's lock, in the same round trip.
+ * In one read (no lock): the users rows of `userId` and of every member of the dialog, and, when it
+ * is a support dialog, the ids of every support user in key order (none otherwise). The create path
+ * reads them with the dialog's lock, in the same round trip.
  */
 export async function findWriterAndMembers(
   sql: Sql,
   dialogId: number,
   userId: number,
-): Promise<Map<number, UserRow>> {
-  const cols = USER_COLUMNS.split(', ')
-    .map((c) => `u.${c}`)
-    .join(', ');
-  const rows = await sql.rows<UserRow>(
-    `(SELECT ${USER_COLUMNS} FROM users WHERE id = ?)
-     UNION ALL
-     (SELECT ${cols} FROM dialog_members m JOIN users u ON u.id = m.user_id WHERE m.dialog_id = ?)`,
-    [userId, dialogId],
-  );
-  return new Map(rows.map((r) => [Number(r.id), r]));
-}
-
-/** Ids of every support user in key order when the dialog is a support dialog, else none (one read). */
-export async function findSupportIdsFor(sql: Sql, dialogId: number): Promise<number[]> {
-  const rows = await sql.rows<{ id: number }>(
-    `SELECT id FROM users WHERE role = 'support'
-        AND EXISTS (SELECT 1 FROM dialogs WHERE id = ? AND with_role = 'support') ORDER BY id`,
-    [dialogId],
-  );
-  return rows.map((r) => Number(r.id));
+): Promise<{ users: Map<number, UserRow>; supportIds: number[] }> {
+  const rows = await sql.rows<UserRow & { part: number }>(WRITER_AND_MEMBERS_SQL, [
+    userId,
+    dialogId,
+    dialogId,
+  ]);
+  const users = new Map<number, UserRow>();
+  const supportIds: number[] = [];
+  for (const { part, ...u } of rows) {
+    if (Number(part) === 1) supportIds.push(Number(u.id));
+    else users.set(Number(u.id), u);
+  }
+  return { users, supportIds: supportIds.sort((x, y) => x - y) };
 }
 
 /**
