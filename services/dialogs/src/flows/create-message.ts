@@ -86,7 +86,8 @@ async function createInTx(
 
   if (repeated) {
     if (repeated.dialog_id !== dialog.id) throw ParleyError.invalid('client_id');
-    return { dto: await messageDto(sql, ctx, repeated), created: false };
+    // its author's row (and those of the members, who may have written a replied-to message) is read
+    return { dto: await messageDto(sql, ctx, repeated, { users }), created: false };
   }
 
   const body = normalizeBody(input.body, ctx.config.MAX_BODY_CHARS);
