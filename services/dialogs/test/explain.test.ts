@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { dialogListParams, dialogListSql } from '../src/db/repositories/dialogs.js';
 import { HISTORY_RANGE_SQL, POSITION_BELOW_SQL } from '../src/db/repositories/messages.js';
+import { WRITER_AND_MEMBERS_SQL } from '../src/db/repositories/users.js';
 import { createDialog, createUser, type StartedDialogs, startDialogs } from './harness.js';
 
 interface PlanRow {
@@ -147,4 +148,15 @@ test('a real page from deep in the history is right', async () => {
     params: { dialog_id: d, limit: 30, offset: PER_DIALOG - 10 },
   });
   expect(tail.data.map((m) => m.markdown_body)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+});
+
+test("a create's users read (author, members, the support team of a support dialog) reads by key and index", async () => {
+  // a plain dialog (no support rows) and a support dialog (the team by its role index)
+  for (const d of [dialogIds[1]!, dialogIds[0]!]) {
+    const plan = await explain(WRITER_AND_MEMBERS_SQL, [1, d, d]);
+    for (const row of baseTables(plan)) {
+      expect(row.type).not.toBe('ALL');
+      expect(row.Extra ?? '').not.toMatch(/filesort/i);
+    }
+  }
 });

@@ -53,7 +53,9 @@ export function createDataSource(opts: { url: string; poolSize: number }): DataS
     logging: false,
     // mysql2 otherwise captures a stack trace on every query (for async stacks in SQL errors); the
     // bench profile showed it at ~6 % of the service's CPU. SQL errors keep the driver's own stack.
-    extra: { trace: false },
+    // multipleStatements: a transaction sends several statements in one round trip (db/sql.ts TxSql,
+    // docs/decisions.md §25); every value is still a `?` parameter, never text spliced into SQL.
+    extra: { trace: false, multipleStatements: true },
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * A thin typed face over raw SQL on a TypeORM QueryRunner or DataSource, and
  * the transaction wrapper every write uses: READ COMMITTED (locking reads and
- * counters see the latest committed rows) and a bounded retry on deadlock or
- * lock-wait timeout.
+ * counters see the latest committed rows), several statements per round trip
+ * (`TxSql`) and a bounded retry on deadlock or lock-wait timeout.
  */
 import type { DataSource, QueryRunner } from 'typeorm';
 
@@ -63,26 +63,186 @@ export async function startReadCommitted(qr: QueryRunner): Promise<void> {
   await qr.startTransaction();
 }
 
-/** Run `fn` in one READ COMMITTED transaction; retried from the start on deadlock. */
+/**
+ * The SQL of one transaction, pipelined: statements are queued and sent to the server several in one
+ * round trip (mysql2 `multipleStatements`, every value still a `?` parameter). A statement is sent
+ * with the next round trip of its transaction: when it or any statement queued after it is awaited,
+ * or with `COMMIT`. `START TRANSACTION` goes with the first round trip and `COMMIT` with the last.
+ * Statements run in the order they were queued. When one fails, the server runs none after it in
+ * that round trip: every statement of the round trip rejects with that error, and the transaction
+ * can only roll back (a later round trip or the commit rejects with the same error).
+ */
+export interface TxSql extends Sql {
+  /** queue a statement; its result (rows, or the write's header) comes with the round trip that carries it */
+  later<T>(sql: string, params?: unknown[]): PromiseLike<T>;
+  /** queue a write whose result nobody needs (it goes with the next round trip, at the latest with COMMIT) */
+  write(sql: string, params?: unknown[]): void;
+}
+
+interface Queued {
+  sql: string;
+  params: unknown[];
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+const ignore = () => undefined;
+
+class Pipeline implements TxSql {
+  private queue: Queued[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  /** the first error of a round trip: the transaction can only roll back */
+  private failed: { err: unknown } | undefined;
+  private closed = false;
+  /** whether a round trip (so `START TRANSACTION`) reached the server */
+  sent = false;
+  /** whether a round trip went through (so the transaction's first statements ran) */
+  succeeded = false;
+  /** statements queued by the flow (not the transaction's own `SET`/`START TRANSACTION`) */
+  private used = false;
+
+  constructor(
+    private readonly runner: Pick<QueryRunner, 'query'>,
+    begin: string[],
+  ) {
+    for (const b of begin) this.enqueue(b, []);
+  }
+
+  private enqueue<T>(sql: string, params: unknown[]): { entry: Queued; promise: Promise<T> } {
+    let entry!: Queued;
+    const promise = new Promise<T>((resolve, reject) => {
+      entry = { sql, params, resolve: resolve as (v: unknown) => void, reject };
+    });
+    // a queued write nobody awaits must not become an unhandled rejection: its error reaches the
+    // flow through the round trip that carried it (and the commit)
+    promise.catch(ignore);
+    this.queue.push(entry);
+    return { entry, promise };
+  }
+
+  later<T>(sql: string, params: unknown[] = []): PromiseLike<T> {
+    this.used = true;
+    const { entry, promise } = this.enqueue<T>(sql, params);
+    return {
+      // awaited: sent with the statements queued in the same synchronous stretch (a microtask later)
+      // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose: queued until awaited
+      then: (onfulfilled, onrejected) => {
+        if (this.queue.includes(entry)) queueMicrotask(() => this.flush().catch(ignore));
+        return promise.then(onfulfilled, onrejected);
+      },
+    };
+  }
+
+  write(sql: string, params: unknown[] = []): void {
+    this.used = true;
+    this.enqueue(sql, params);
+  }
+
+  async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const { promise } = this.enqueue<T[]>(sql, params);
+    this.used = true;
+    await this.flush();
+    return promise;
+  }
+
+  async one<T>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return (await this.rows<T>(sql, params))[0];
+  }
+
+  async exec(sql: string, params: unknown[] = []): Promise<ExecResult> {
+    const { promise } = this.enqueue<Partial<ExecResult>>(sql, params);
+    this.used = true;
+    await this.flush();
+    const r = await promise;
+    return { insertId: Number(r.insertId ?? 0), affectedRows: Number(r.affectedRows ?? 0) };
+  }
+
+  /** send what is queued, after the round trips already under way (one connection: one at a time) */
+  flush(): Promise<void> {
+    const run = this.chain.then(() => this.send());
+    this.chain = run.catch(ignore);
+    return run;
+  }
+
+  private async send(): Promise<void> {
+    const batch = this.queue;
+    if (!batch.length) return;
+    this.queue = [];
+    const refused = this.closed ? { err: new Error('the transaction is over') } : this.failed;
+    if (refused) {
+      for (const e of batch) e.reject(refused.err);
+      throw refused.err;
+    }
+    this.sent = true;
+    let results: unknown[];
+    try {
+      const raw = await this.runner.query(
+        batch.map((e) => e.sql).join(';\n'),
+        batch.flatMap((e) => e.params),
+      );
+      // one statement: its result; several: an array with one result per statement
+      results = batch.length === 1 ? [raw] : (raw as unknown[]);
+    } catch (err) {
+      this.failed = { err };
+      for (const e of batch) e.reject(err);
+      throw err;
+    }
+    this.succeeded = true;
+    batch.forEach((e, i) => {
+      e.resolve(results[i]);
+    });
+  }
+
+  /** queue `COMMIT` after what is left and send it (nothing at all when the flow sent nothing) */
+  async commit(): Promise<void> {
+    if (!this.sent && !this.used) {
+      this.queue = [];
+      return;
+    }
+    this.enqueue('COMMIT', []);
+    await this.flush();
+    if (this.failed) throw this.failed.err;
+  }
+
+  /** no round trip after this one; waits for the one under way */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.chain;
+  }
+}
+
+/**
+ * Run `fn` in one READ COMMITTED transaction, pipelined (`TxSql`); retried from the start on deadlock
+ * or lock-wait timeout.
+ */
 export async function inTransaction<T>(
   ds: DataSource,
-  fn: (sql: Sql) => Promise<T>,
+  fn: (sql: TxSql) => Promise<T>,
   attempts = 5,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const qr = ds.createQueryRunner();
     await qr.connect();
+    const conn = (qr as { databaseConnection?: unknown }).databaseConnection as object;
+    const fresh = !readCommittedSessions.has(conn);
+    const tx = new Pipeline(qr, [
+      ...(fresh ? ['SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'] : []),
+      'START TRANSACTION',
+    ]);
     try {
-      await startReadCommitted(qr);
-      const result = await fn(sqlOf(qr));
-      await qr.commitTransaction();
+      const result = await fn(tx);
+      await tx.commit();
       return result;
     } catch (err) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      await tx.close();
+      if (tx.sent) await qr.query('ROLLBACK').catch(ignore);
       const errno = driverErrno(err);
       if (attempt >= attempts || errno === undefined || !RETRYABLE_ERRNO.has(errno)) throw err;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
     } finally {
+      await tx.close();
+      // the session's level is set once the first round trip of a transaction went through
+      if (fresh && tx.succeeded) readCommittedSessions.add(conn);
       await qr.release();
     }
   }

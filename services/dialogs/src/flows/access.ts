@@ -36,9 +36,23 @@ export interface WriteAccess {
 export async function writeAccess(sql: Sql, dialogId: number, userId: number): Promise<WriteAccess> {
   const locked = await lockDialogWithMembers(sql, dialogId);
   if (!locked) throw dialogNotFound();
-  const { dialog, members } = locked;
   // outside support dialogs the view depends on membership alone (domain/access.ts)
-  const caller = dialog.with_role === 'support' ? await findUser(sql, userId) : undefined;
+  const caller = locked.dialog.with_role === 'support' ? await findUser(sql, userId) : undefined;
+  return writeAccessOf(locked, caller, userId);
+}
+
+/**
+ * Access from the locked rows and the caller's users row (read by the caller, e.g. in the lock's
+ * round trip; used only in a support dialog).
+ */
+export function writeAccessOf(
+  locked: { dialog: DialogRow; members: DialogMemberRow[] } | undefined,
+  callerRow: UserRow | undefined,
+  userId: number,
+): WriteAccess {
+  if (!locked) throw dialogNotFound();
+  const { dialog, members } = locked;
+  const caller = dialog.with_role === 'support' ? callerRow : undefined;
   const view = viewOf(
     dialog,
     caller,

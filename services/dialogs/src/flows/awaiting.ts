@@ -12,14 +12,12 @@ import type { UserRow } from '../db/entities/user.js';
 import type { QueueState } from '../db/repositories/awaiting.js';
 import {
   answers,
-  findRoles,
   insertReplyTime,
   isStaff,
   setDialogAwaiting,
   setMembersAwaiting,
 } from '../db/repositories/awaiting.js';
-import { findSupportIds } from '../db/repositories/users.js';
-import type { Sql } from '../db/sql.js';
+import type { TxSql } from '../db/sql.js';
 import { formatDate } from '../dto/dates.js';
 
 /** What one message does to the queue; the users and team counters are moved by the caller. */
@@ -36,28 +34,31 @@ const NONE: AwaitingMove = { moved: [], members: undefined, team: 0 };
 
 /**
  * Open or close the dialog's run for a new message: the dialog row and its member rows (locked by
- * this transaction) and a `reply_times` row are written here; the counters in `users` and
- * `team_counters` are left to the caller, which writes them in the one lock order of every counter
- * write (users rows in key order, then the team counter).
+ * this transaction) and a `reply_times` row are written here (queued with the transaction's next
+ * round trip); the counters in `users` and `team_counters` are left to the caller, which writes them
+ * in the one lock order of every counter write (users rows in key order, then the team counter).
  */
 export async function moveAwaiting(
-  sql: Sql,
+  sql: TxSql,
   dialog: DialogRow,
   members: DialogMemberRow[],
   author: UserRow | undefined,
   authorId: number,
   now: string,
-  /** the support users, as the caller may already have read them in this transaction */
-  supportIds: () => Promise<number[]> = () => findSupportIds(sql),
+  /** the caller's read of the members' users rows (plain dialogs: who answers, who awaits) */
+  users: Map<number, UserRow>,
+  /** the support users in key order (support dialogs), as the caller read them in this transaction */
+  supportIds: number[],
 ): Promise<AwaitingMove> {
   const team = dialog.with_role === 'support';
-  // support dialogs: writeAccess read the author's row; plain dialogs: every member's role, one query
-  const roles = team
-    ? new Map<number, string>()
-    : await findRoles(
-        sql,
-        members.map((m) => m.user_id),
-      );
+  // support dialogs: the author's role; plain dialogs: every member's role
+  const roles = new Map<number, string>();
+  if (!team) {
+    for (const m of members) {
+      const role = users.get(m.user_id)?.role;
+      if (role !== undefined) roles.set(m.user_id, role);
+    }
+  }
   const answering = answers(dialog.with_role, team ? author?.role : roles.get(authorId));
   const open = dialog.awaiting_since;
   if (answering ? open === null : open !== null) return NONE;
@@ -67,7 +68,7 @@ export async function moveAwaiting(
   if (open !== null) {
     await insertReplyTime(sql, { dialogId: dialog.id, userId: authorId, team, since: open, repliedAt: now });
   }
-  if (team) return { moved: await supportIds(), members: undefined, team: delta };
+  if (team) return { moved: supportIds, members: undefined, team: delta };
   const staff = [...roles].filter(([, role]) => isStaff(role)).map(([id]) => id);
   await setMembersAwaiting(sql, dialog.id, staff, since);
   return { moved: staff, members: { ids: staff, delta }, team: 0 };

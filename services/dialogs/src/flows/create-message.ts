@@ -4,25 +4,27 @@
  * commit order, whatever the number of tabs or instances), validates, stores
  * the rendered HTML, moves every counter and writes `message.created` to the
  * outbox. A repeated `(author, client_id)` answers the stored message and
- * writes nothing.
+ * writes nothing. Three round trips to the database (docs/decisions.md §25):
+ * the locks and reads, the writes and the reads after them, the outbox row
+ * with COMMIT.
  */
 import { randomUUID } from 'node:crypto';
 import { type Caller, type MessageCreatedEvent, type MessageDto, ParleyError } from '@parley/protocol';
 import type { DialogsContext } from '../context.js';
 import type { MessageRow } from '../db/entities/message.js';
 import { moveTeamAwaiting, readQueues } from '../db/repositories/awaiting.js';
-import { recordMessage } from '../db/repositories/dialogs.js';
+import { lockDialogWithMembers, recordMessage } from '../db/repositories/dialogs.js';
 import { lockFileForAttach } from '../db/repositories/files.js';
-import { findByClientId, findMessage, insertMessage } from '../db/repositories/messages.js';
+import { findByClientId, findMessage, queueMessage } from '../db/repositories/messages.js';
 import { appendEvent } from '../db/repositories/outbox.js';
-import { bumpCounters, bumpTeamUnreadDialogs, findSupportIds } from '../db/repositories/users.js';
-import { inTransaction, isDuplicateKey, type Sql } from '../db/sql.js';
+import { bumpCounters, bumpTeamUnreadDialogs, findWriterAndMembers } from '../db/repositories/users.js';
+import { inTransaction, isDuplicateKey, type TxSql } from '../db/sql.js';
 import { asStored, bodyRequired, normalizeBody } from '../domain/body.js';
 import { countsForTeam, rowCountsForUser } from '../domain/unread.js';
 import { formatDate, nowUtc } from '../dto/dates.js';
 import { type KnownRows, messageDto } from '../dto/messages.js';
 import { renderMarkdown } from '../markdown.js';
-import { writeAccess } from './access.js';
+import { writeAccessOf } from './access.js';
 import { moveAwaiting, withAwaiting } from './awaiting.js';
 import { readAudience, recipientOf } from './member-states.js';
 
@@ -62,34 +64,40 @@ export async function createMessage(
 }
 
 async function createInTx(
-  sql: Sql,
+  sql: TxSql,
   ctx: DialogsContext,
   caller: Caller,
   input: CreateMessageInput,
   requestId: string | null,
 ): Promise<{ dto: MessageDto; created: boolean }> {
   const authorId = caller.user_id;
-  const { dialog, caller: author, members } = await writeAccess(sql, input.dialog_id, authorId);
+  // round trip 1 (with START TRANSACTION): the dialog row and its member rows, locked first (the one
+  // lock order of every write), then what the checks and counters need, read under that lock
+  const [locked, { users, supportIds }, repeated, file, replied] = await Promise.all([
+    lockDialogWithMembers(sql, input.dialog_id),
+    // the roles of author and members, and the support team when it is a support dialog
+    findWriterAndMembers(sql, input.dialog_id, authorId),
+    input.client_id !== null ? findByClientId(sql, authorId, input.client_id) : undefined,
+    // locked: the unattached-files sweeper cannot delete it while this message attaches it
+    input.file_id !== null ? lockFileForAttach(sql, input.file_id) : undefined,
+    input.reply_id !== null ? findMessage(sql, input.reply_id) : undefined,
+  ]);
+  const { dialog, caller: author, members } = writeAccessOf(locked, users.get(authorId), authorId);
 
-  if (input.client_id !== null) {
-    const stored = await findByClientId(sql, authorId, input.client_id);
-    if (stored) {
-      if (stored.dialog_id !== dialog.id) throw ParleyError.invalid('client_id');
-      return { dto: await messageDto(sql, ctx, stored), created: false };
-    }
+  if (repeated) {
+    if (repeated.dialog_id !== dialog.id) throw ParleyError.invalid('client_id');
+    // its author's row (and those of the members, who may have written a replied-to message) is read
+    return { dto: await messageDto(sql, ctx, repeated, { users }), created: false };
   }
 
   const body = normalizeBody(input.body, ctx.config.MAX_BODY_CHARS);
   const known: Required<KnownRows> = { users: new Map(), files: new Map(), messages: new Map() };
   if (input.file_id !== null) {
-    // locked: the unattached-files sweeper cannot delete it while this message attaches it
-    const file = await lockFileForAttach(sql, input.file_id);
     if (!file) throw new ParleyError('not_found', { field: 'file_id' });
     if (file.owner_id !== authorId) throw new ParleyError('forbidden', { field: 'file_id' });
     known.files.set(file.id, file);
   }
   if (input.reply_id !== null) {
-    const replied = await findMessage(sql, input.reply_id);
     if (!replied || replied.dialog_id !== dialog.id) throw ParleyError.invalid('reply_id');
     known.messages.set(replied.id, replied);
   }
@@ -98,9 +106,10 @@ async function createInTx(
   const now = nowUtc();
   const markdown = asStored(body ?? '');
   const html = asStored(renderMarkdown(markdown));
-  // dense per-dialog position (history pages are position ranges): the dialog row is locked
+  // round trip 2: every write of the message (queued, in this order) and the reads after them.
+  // Dense per-dialog position (history pages are position ranges): the dialog row is locked.
   const position = dialog.message_count + 1;
-  const id = await insertMessage(sql, {
+  const inserted = queueMessage(sql, {
     dialogId: dialog.id,
     position,
     userId: authorId,
@@ -115,22 +124,16 @@ async function createInTx(
 
   // counters: every member row but the author's +1; the team's +1 when the author is not support
   const teamDelta = countsForTeam(dialog.with_role, author?.role) ? 1 : 0;
-  await recordMessage(sql, dialog.id, { id, author: authorId, now, teamDelta });
+  await recordMessage(sql, dialog.id, { author: authorId, now, teamDelta });
   const after = new Map(members.map((m) => [m.user_id, m.unread_count + (m.user_id === authorId ? 0 : 1)]));
   // rows that went from 0 to 1: their users' unread-dialogs counters move (in a support dialog,
   // a support user's row does not count: the SQL leaves support users out)
   const up = members.filter((m) => m.user_id !== authorId && m.unread_count === 0).map((m) => m.user_id);
   // every user whose counters move gets a new counters version (the team too when its counter moves)
   const changed = members.map((m) => m.user_id).filter((u) => u !== authorId);
-  // read at most once per create: the team counter and the team's queue both need it
-  let support: Promise<number[]> | undefined;
-  const supportIds = () => {
-    support ??= findSupportIds(sql);
-    return support;
-  };
-  if (teamDelta) changed.push(...(await supportIds()));
+  if (teamDelta) changed.push(...supportIds);
   // the reviewer's queue (§9): users whose count or oldest date moved get a counters version too
-  const queue = await moveAwaiting(sql, dialog, members, author, authorId, now, supportIds);
+  const queue = await moveAwaiting(sql, dialog, members, author, authorId, now, users, supportIds);
   await bumpCounters(sql, [...changed, ...queue.moved], up, 1, {
     exceptSupport: !rowCountsForUser(dialog.with_role, 'support'),
     awaiting: queue.members,
@@ -142,18 +145,16 @@ async function createInTx(
     ...dialog,
     team_unread: dialog.team_unread + teamDelta,
     last_activity: now,
-    last_message_id: id,
     message_count: dialog.message_count + 1,
   };
-  const queues = await readQueues(sql, queue.moved);
-  // the counters after the change, and the author's profile for the DTO, in one read
-  const audience = await readAudience(
-    sql,
-    afterDialog,
-    after,
-    { member: (u) => u !== authorId, team: teamDelta === 1 },
-    [authorId],
-  );
+  const [queues, audience] = await Promise.all([
+    readQueues(sql, queue.moved),
+    // the counters after the change, and the author's profile for the DTO, in one read
+    readAudience(sql, afterDialog, after, { member: (u) => u !== authorId, team: teamDelta === 1 }, [
+      authorId,
+    ]),
+  ]);
+  const id = Number((await inserted).insertId);
   // the row just inserted, as the database now holds it (no re-read)
   const stored: MessageRow = {
     id,
@@ -186,6 +187,7 @@ async function createInTx(
       .filter((u) => u !== undefined)
       .map(recipientOf),
   };
+  // round trip 3: the outbox row goes with COMMIT
   await appendEvent(sql, event, now);
   return { dto, created: true };
 }

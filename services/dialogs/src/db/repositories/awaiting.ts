@@ -6,7 +6,7 @@
  * (`users.awaiting_count`, `team_counters.awaiting_count`) and moved in the message's transaction.
  */
 import type { UserRole } from '@parley/protocol';
-import { placeholders, type Sql } from '../sql.js';
+import { placeholders, type Sql, type TxSql } from '../sql.js';
 
 export const STAFF_ROLES: readonly UserRole[] = ['reviewer', 'support', 'admin'];
 
@@ -20,47 +20,35 @@ export function answers(withRole: string | null, role: UserRole | string | undef
 }
 
 /** A run started (`since` a date) or ended (`since` null) in a dialog. */
-export async function setDialogAwaiting(sql: Sql, dialogId: number, since: string | null): Promise<void> {
-  await sql.exec('UPDATE dialogs SET awaiting_since = ? WHERE id = ?', [since, dialogId]);
+export async function setDialogAwaiting(sql: TxSql, dialogId: number, since: string | null): Promise<void> {
+  sql.write('UPDATE dialogs SET awaiting_since = ? WHERE id = ?', [since, dialogId]);
 }
 
 /** The run of a plain dialog, copied to its staff members' rows (their counts move in users.bumpCounters). */
 export async function setMembersAwaiting(
-  sql: Sql,
+  sql: TxSql,
   dialogId: number,
   staffIds: number[],
   since: string | null,
 ): Promise<void> {
   if (!staffIds.length) return;
   const ids = placeholders(staffIds.length);
-  await sql.exec(`UPDATE dialog_members SET awaiting_since = ? WHERE dialog_id = ? AND user_id IN (${ids})`, [
+  sql.write(`UPDATE dialog_members SET awaiting_since = ? WHERE dialog_id = ? AND user_id IN (${ids})`, [
     since,
     dialogId,
     ...staffIds,
   ]);
 }
 
-export async function moveTeamAwaiting(sql: Sql, delta: 1 | -1): Promise<void> {
-  await sql.exec("UPDATE team_counters SET awaiting_count = awaiting_count + ? WHERE role = 'support'", [
-    delta,
-  ]);
-}
-
-/** The roles of `ids` (plain dialogs: who answers, who awaits). */
-export async function findRoles(sql: Sql, ids: number[]): Promise<Map<number, string>> {
-  if (!ids.length) return new Map();
-  const rows = await sql.rows<{ id: number; role: string }>(
-    `SELECT id, role FROM users WHERE id IN (${placeholders(ids.length)}) ORDER BY id`,
-    ids,
-  );
-  return new Map(rows.map((r) => [Number(r.id), r.role]));
+export async function moveTeamAwaiting(sql: TxSql, delta: 1 | -1): Promise<void> {
+  sql.write("UPDATE team_counters SET awaiting_count = awaiting_count + ? WHERE role = 'support'", [delta]);
 }
 
 export async function insertReplyTime(
-  sql: Sql,
+  sql: TxSql,
   r: { dialogId: number; userId: number; team: boolean; since: string; repliedAt: string },
 ): Promise<void> {
-  await sql.exec(
+  sql.write(
     'INSERT INTO reply_times (dialog_id, user_id, team, awaiting_since, replied_at) VALUES (?, ?, ?, ?, ?)',
     [r.dialogId, r.userId, r.team ? 1 : 0, r.since, r.repliedAt],
   );

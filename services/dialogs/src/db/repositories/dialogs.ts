@@ -2,7 +2,7 @@
 import type { DialogRole } from '@parley/protocol';
 import type { DialogRow } from '../entities/dialog.js';
 import type { DialogMemberRow } from '../entities/dialog-member.js';
-import { placeholders, type Sql } from '../sql.js';
+import { placeholders, type Sql, type TxSql } from '../sql.js';
 
 const DIALOG_COLUMNS =
   'id, with_role, pair_key, date_created, last_activity, last_message_id, message_count, team_unread, awaiting_since';
@@ -223,19 +223,22 @@ export async function listAllDialogIds(sql: Sql, limit: number): Promise<number[
   return rows.map((r) => r.id);
 }
 
-/** A new message: the dialog's activity, last message, count and team counter, and every member row. */
+/**
+ * A new message: the dialog's activity, last message, count and team counter, and every member row.
+ * Queued right after the message's INSERT (messages.queueMessage): `LAST_INSERT_ID()` is its id.
+ */
 export async function recordMessage(
-  sql: Sql,
+  sql: TxSql,
   dialogId: number,
-  m: { id: number; author: number; now: string; teamDelta: 0 | 1 },
+  m: { author: number; now: string; teamDelta: 0 | 1 },
 ): Promise<void> {
   // one statement for both tables (a multiple-table UPDATE changes each matched row once); every
   // member row gets the activity copy and one more unread for everyone but the author
-  await sql.exec(RECORD_MESSAGE_SQL, [m.now, m.id, m.teamDelta, m.now, m.author, dialogId]);
+  sql.write(RECORD_MESSAGE_SQL, [m.now, m.teamDelta, m.now, m.author, dialogId]);
 }
 
 const RECORD_MESSAGE_SQL = `UPDATE dialogs d LEFT JOIN dialog_members m ON m.dialog_id = d.id
-   SET d.last_activity = ?, d.last_message_id = ?, d.message_count = d.message_count + 1,
+   SET d.last_activity = ?, d.last_message_id = LAST_INSERT_ID(), d.message_count = d.message_count + 1,
        d.team_unread = d.team_unread + ?,
        m.last_activity = ?, m.unread_count = m.unread_count + IF(m.user_id <> ?, 1, 0)
  WHERE d.id = ?`;

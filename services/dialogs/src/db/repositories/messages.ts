@@ -5,7 +5,7 @@
  * slower plan).
  */
 import type { MessageRow } from '../entities/message.js';
-import { placeholders, type Sql } from '../sql.js';
+import { type ExecResult, placeholders, type Sql, type TxSql } from '../sql.js';
 
 const MESSAGE_COLUMNS =
   'id, dialog_id, position, user_id, markdown_body, body, file_id, reply_id, lesson_id, client_id, date_created, date_read';
@@ -51,24 +51,30 @@ export interface NewMessage {
   now: string;
 }
 
-export async function insertMessage(sql: Sql, m: NewMessage): Promise<number> {
-  const { insertId } = await sql.exec(
-    `INSERT INTO messages (dialog_id, position, user_id, markdown_body, body, file_id, reply_id, lesson_id, client_id, date_created)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      m.dialogId,
-      m.position,
-      m.userId,
-      m.markdown,
-      m.html,
-      m.fileId,
-      m.replyId,
-      m.lessonId,
-      m.clientId,
-      m.now,
-    ],
-  );
-  return insertId;
+const INSERT_MESSAGE_SQL = `INSERT INTO messages (dialog_id, position, user_id, markdown_body, body, file_id, reply_id, lesson_id, client_id, date_created)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+function newMessageParams(m: NewMessage): unknown[] {
+  return [
+    m.dialogId,
+    m.position,
+    m.userId,
+    m.markdown,
+    m.html,
+    m.fileId,
+    m.replyId,
+    m.lessonId,
+    m.clientId,
+    m.now,
+  ];
+}
+
+/**
+ * Queue the INSERT of a message: it goes with the transaction's next round trip. Await the answer
+ * (its `insertId`) only once that round trip is under way, or it is sent alone.
+ */
+export function queueMessage(sql: TxSql, m: NewMessage): PromiseLike<Partial<ExecResult>> {
+  return sql.later<Partial<ExecResult>>(INSERT_MESSAGE_SQL, newMessageParams(m));
 }
 
 /** SQL of the messages at positions `from..to` of a dialog, oldest first (exported for the EXPLAIN test). */

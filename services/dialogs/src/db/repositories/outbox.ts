@@ -1,9 +1,10 @@
 /** SQL of `outbox`: events are appended inside the transaction of the change they describe. */
 import type { DomainEvent } from '@parley/protocol';
-import type { Sql } from '../sql.js';
+import type { TxSql } from '../sql.js';
 
-export async function appendEvent(sql: Sql, event: DomainEvent, now: string): Promise<void> {
-  await sql.exec('INSERT INTO outbox (event_id, event_type, payload, date_created) VALUES (?, ?, ?, ?)', [
+/** Queued: it goes to the server with the transaction's next round trip (for a create, with `COMMIT`). */
+export async function appendEvent(sql: TxSql, event: DomainEvent, now: string): Promise<void> {
+  sql.write('INSERT INTO outbox (event_id, event_type, payload, date_created) VALUES (?, ?, ?, ?)', [
     event.id,
     event.type,
     JSON.stringify(event),

@@ -1,7 +1,7 @@
 /** SQL of `users` and the team counter. */
 import type { UserRole } from '@parley/protocol';
 import type { UserRow } from '../entities/user.js';
-import { placeholders, type Sql } from '../sql.js';
+import { placeholders, type Sql, type TxSql } from '../sql.js';
 
 export const USER_COLUMNS =
   'id, email, first_name, last_name, github_url, avatar, thumbnail_avatar, role, reviewer_id, ' +
@@ -34,6 +34,40 @@ export async function findSupportIds(sql: Sql): Promise<number[]> {
   return rows.map((r) => Number(r.id));
 }
 
+/** SQL of findWriterAndMembers: params user id, dialog id, dialog id (exported for the EXPLAIN test). */
+export const WRITER_AND_MEMBERS_SQL = `(SELECT 0 AS part, ${USER_COLUMNS} FROM users WHERE id = ?)
+   UNION ALL
+   (SELECT 0, ${USER_COLUMNS.split(', ')
+     .map((c) => `u.${c}`)
+     .join(', ')} FROM dialog_members m JOIN users u ON u.id = m.user_id WHERE m.dialog_id = ?)
+   UNION ALL
+   (SELECT 1, ${USER_COLUMNS} FROM users WHERE role = 'support'
+       AND EXISTS (SELECT 1 FROM dialogs WHERE id = ? AND with_role = 'support'))`;
+
+/**
+ * In one read (no lock): the users rows of `userId` and of every member of the dialog, and, when it
+ * is a support dialog, the ids of every support user in key order (none otherwise). The create path
+ * reads them with the dialog's lock, in the same round trip.
+ */
+export async function findWriterAndMembers(
+  sql: Sql,
+  dialogId: number,
+  userId: number,
+): Promise<{ users: Map<number, UserRow>; supportIds: number[] }> {
+  const rows = await sql.rows<UserRow & { part: number }>(WRITER_AND_MEMBERS_SQL, [
+    userId,
+    dialogId,
+    dialogId,
+  ]);
+  const users = new Map<number, UserRow>();
+  const supportIds: number[] = [];
+  for (const { part, ...u } of rows) {
+    if (Number(part) === 1) supportIds.push(Number(u.id));
+    else users.set(Number(u.id), u);
+  }
+  return { users, supportIds: supportIds.sort((x, y) => x - y) };
+}
+
 /**
  * Bump the counters version of `ids` and move the unread-dialogs counter of `moved` (a subset) by
  * `delta`, in one statement: the rows lock in key order, before the team counter (the one lock
@@ -41,7 +75,7 @@ export async function findSupportIds(sql: Sql): Promise<number[]> {
  * that belong together. `exceptSupport`: support users' counters do not move (only their version).
  */
 export async function bumpCounters(
-  sql: Sql,
+  sql: TxSql,
   ids: Iterable<number>,
   moved: number[],
   delta: 1 | -1,
@@ -59,7 +93,7 @@ export async function bumpCounters(
   const wait = queue
     ? `, awaiting_count = awaiting_count + IF(id IN (${placeholders(queue.ids.length)}), ?, 0)`
     : '';
-  await sql.exec(
+  sql.write(
     `UPDATE users SET counters_version = counters_version + 1${move}${wait} WHERE id IN (${placeholders(all.length)})`,
     [...(moved.length ? [...moved, delta] : []), ...(queue ? [...queue.ids, queue.delta] : []), ...all],
   );
@@ -107,10 +141,8 @@ export async function teamUnreadDialogs(sql: Sql): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-export async function bumpTeamUnreadDialogs(sql: Sql, delta: 1 | -1): Promise<void> {
-  await sql.exec("UPDATE team_counters SET unread_dialogs = unread_dialogs + ? WHERE role = 'support'", [
-    delta,
-  ]);
+export async function bumpTeamUnreadDialogs(sql: TxSql, delta: 1 | -1): Promise<void> {
+  sql.write("UPDATE team_counters SET unread_dialogs = unread_dialogs + ? WHERE role = 'support'", [delta]);
 }
 
 export interface ProfileFields {
