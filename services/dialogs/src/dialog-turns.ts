@@ -1,36 +1,50 @@
 /**
- * One write per dialog at a time in this process: the writes of a dialog (create, seen) queue here, in
- * arrival order, instead of in the database. They would be serialised anyway (each locks the dialog
- * row first), but a write waiting for that row lock holds a pooled connection and costs the server
- * CPU while it waits: 32 writers of one busy dialog filled a pool of 10 and starved every other
- * dialog, and the lock waits made MariaDB's CPU per message twice that of writers in separate dialogs
- * (docs/benchmarks.md "Many writers in one dialog"). Queued here, a dialog's next write takes a
- * connection once the previous one committed; other dialogs keep the rest of the pool. Several
- * dialogs instances still meet at the row lock, one waiter each at most.
+ * At most `perDialog` writes of one dialog at a time in this process: the writes of a busy dialog
+ * (create, seen) beyond that queue here, in arrival order, instead of at the dialog's row lock. They
+ * are serialised anyway (each locks the dialog row first), but a write waiting for that lock holds a
+ * pooled connection: 32 writers of one busy dialog filled a pool of 10 and every other dialog's
+ * request waited behind them. Two at a time keeps the pipelining the row lock gives (the next write is
+ * already at the server, waiting, when the previous commits; one at a time cost a quarter of the
+ * dialog's rate in `npm run bench`'s `onedialog` phase) and leaves the rest of the pool to the other
+ * dialogs. Several dialogs instances still meet at the row lock, `perDialog` waiters each at most.
  */
 export interface DialogTurns {
-  /** run `fn` after every earlier `run` of `dialogId` in this process settled */
+  /** run `fn` once fewer than `perDialog` earlier `run`s of `dialogId` in this process are running */
   run<T>(dialogId: number, fn: () => Promise<T>): Promise<T>;
   /** dialogs with a write running or queued */
   size(): number;
 }
 
-export function createDialogTurns(): DialogTurns {
-  const tails = new Map<number, Promise<unknown>>();
+/** writes of one dialog at once per process (docs/decisions.md §24) */
+export const WRITES_PER_DIALOG = 2;
+
+interface Turns {
+  running: number;
+  waiting: Array<() => void>;
+}
+
+export function createDialogTurns(perDialog = WRITES_PER_DIALOG): DialogTurns {
+  const dialogs = new Map<number, Turns>();
+  const done = (dialogId: number, t: Turns) => {
+    const next = t.waiting.shift();
+    if (next) next();
+    else if (--t.running === 0) dialogs.delete(dialogId);
+  };
   return {
-    run<T>(dialogId: number, fn: () => Promise<T>): Promise<T> {
-      const prev = tails.get(dialogId);
-      const mine = prev ? prev.then(fn, fn) : fn();
-      const tail = mine.then(
-        () => undefined,
-        () => undefined,
-      );
-      tails.set(dialogId, tail);
-      void tail.then(() => {
-        if (tails.get(dialogId) === tail) tails.delete(dialogId);
-      });
-      return mine;
+    async run<T>(dialogId: number, fn: () => Promise<T>): Promise<T> {
+      let t = dialogs.get(dialogId);
+      if (!t) {
+        t = { running: 0, waiting: [] };
+        dialogs.set(dialogId, t);
+      }
+      if (t.running < perDialog) t.running++;
+      else await new Promise<void>((resolve) => (t as Turns).waiting.push(resolve));
+      try {
+        return await fn();
+      } finally {
+        done(dialogId, t);
+      }
     },
-    size: () => tails.size,
+    size: () => dialogs.size,
   };
 }
