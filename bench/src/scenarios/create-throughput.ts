@@ -91,8 +91,10 @@ export interface ClosedLoopRun {
  */
 export async function closedLoopCreates(
   ctx: BenchContext,
-  pairs: Pair[],
+  /** one writer per socket (a pair's sender, or several sockets into one dialog) */
+  pairs: ReadonlyArray<Pick<Pair, 'sender' | 'dialogId'>>,
   plan: { ms: number; maxOps: number },
+  tag = 'throughput',
 ): Promise<ClosedLoopRun> {
   const latencies: number[] = [];
   let errors = 0;
@@ -106,7 +108,7 @@ export async function closedLoopCreates(
       const p = pairs[w]!;
       const { frame, ms } = await p.sender.request('dialogs.messages.create', {
         dialog_id: p.dialogId,
-        body: `throughput **${++seq}**`,
+        body: `${tag} **${++seq}**`,
       });
       if (frame.exception) errors++;
       else latencies.push(ms);

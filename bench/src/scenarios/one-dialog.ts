@@ -8,11 +8,8 @@
  * (2 × writers − 1 frames), so the one-dialog loop also costs the gateway more writes.
  */
 import type { BenchContext, Finding } from '../context.js';
-import { perMessage } from '../cpu.js';
-import { closedLoop } from '../pacing.js';
 import type { Pair } from '../pairs.js';
 import { type BenchSocket, openSocket } from '../socket.js';
-import { summarize } from '../stats.js';
 import { closedLoopCreates } from './create-throughput.js';
 
 export interface OneDialogPlan {
@@ -36,38 +33,22 @@ export async function oneDialog(ctx: BenchContext, pairs: Pair[], plan: OneDialo
     const spread = await closedLoopCreates(ctx, pairs.slice(0, plan.writers), plan);
     ctx.log(`  ${plan.writers} writers, one dialog each: ${spread.perSec.toFixed(0)}/s`);
 
-    const latencies: number[] = [];
-    let errors = 0;
-    let seq = 0;
-    const {
-      value: run,
-      cpu,
-      reading,
-    } = await ctx.cpuDuring(() =>
-      closedLoop(plan.writers, plan.ms, plan.maxOps, async (w) => {
-        const { frame, ms } = await (sockets[w] as BenchSocket).request('dialogs.messages.create', {
-          dialog_id: dialogId,
-          body: `one dialog ${++seq}`,
-        });
-        if (frame.exception) errors++;
-        else latencies.push(ms);
-      }),
+    const run = await closedLoopCreates(
+      ctx,
+      sockets.map((sender) => ({ sender, dialogId: dialogId as number })),
+      plan,
+      'one dialog',
     );
-    const s = summarize(latencies);
-    const perSec = (latencies.length / run.ms) * 1000;
-    const perMsg = perMessage(reading, latencies.length);
-    ctx.log(
-      `  ${plan.writers} writers, one dialog: ${perSec.toFixed(0)}/s, ${errors} errors; ${perMsg.text}`,
-    );
+    ctx.log(`  ${plan.writers} writers, one dialog: ${run.perSec.toFixed(0)}/s, ${run.errors} errors`);
     ctx.extra.oneDialog = {
       writers: plan.writers,
-      perSec,
-      p50: s.p50,
-      p99: s.p99,
-      errors,
+      perSec: run.perSec,
+      p50: run.p50,
+      p99: run.p99,
+      errors: run.errors,
       spread: { perSec: spread.perSec, p50: spread.p50, p99: spread.p99 },
-      ratioToSpread: perSec / spread.perSec,
-      cpuMsPerMessage: perMsg.by,
+      ratioToSpread: run.perSec / spread.perSec,
+      cpuMsPerMessage: run.cpuMsPerMessage,
     };
     const what = `${plan.writers} writers, a dialog each`;
     return [
@@ -75,9 +56,9 @@ export async function oneDialog(ctx: BenchContext, pairs: Pair[], plan: OneDialo
         metric: `messages.create into one dialog, ${plan.writers} writers (closed loop)`,
         unit: 'msg/s',
         better: 'higher',
-        parley: perSec,
+        parley: run.perSec,
         baseline: { value: spread.perSec, what },
-        note: `${errors} error answers; p50 ${s.p50.toFixed(1)} / p99 ${s.p99.toFixed(1)} ms (spread: ${spread.p50.toFixed(1)} / ${spread.p99.toFixed(1)}); ${cpu}`,
+        note: `${run.errors} error answers; p50 ${run.p50.toFixed(1)} / p99 ${run.p99.toFixed(1)} ms (spread: ${spread.p50.toFixed(1)} / ${spread.p99.toFixed(1)}); ${run.cpu}; ${run.cpuPerMessage}`,
       },
     ];
   } finally {
