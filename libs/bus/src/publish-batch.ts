@@ -1,7 +1,7 @@
 /**
  * Publishing to JetStream with asynchronous acks: every message is a core publish whose reply subject
- * is `<inbox>.<n>` on one wildcard subscription per connection (the ack mux), and the PubAcks are
- * matched back by `n`. `js.publish` would make a request per message instead — a reply subscription,
+ * is `<inbox>.<n>` on one wildcard subscription per connection (the reply mux, reply-mux.ts), and the
+ * PubAcks are matched back by `n`. `js.publish` would make a request per message instead — a reply subscription,
  * a timer and an error object with a captured stack each — which the outbox relay's and the
  * notifier's profiles showed on every message. Guarantees as `js.publish`: the msg id is the
  * JetStream dedupe id, and the stream stores messages in the order given (one connection).
@@ -15,8 +15,9 @@
  * the first event it has not seen stored. A duplicate is answered before the chain is checked.
  */
 import { type DomainEvent, notifyPartitionsOf, type Subjects } from '@parley/protocol';
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from 'nats';
+import { type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
+import { type ReplyMux, replyMux } from './reply-mux.js';
 
 /** JetStream's dedupe header (what `js.publish({ msgID })` sets) */
 const MSG_ID_HEADER = 'Nats-Msg-Id';
@@ -45,34 +46,6 @@ export interface Outgoing {
   after?: string;
 }
 
-interface AckMux {
-  inbox: string;
-  next: number;
-  pending: Map<number, (r: PublishResult) => void>;
-}
-
-const muxes = new WeakMap<NatsConnection, AckMux>();
-
-/** the connection's ack mux: one subscription for every PubAck it will ever wait for */
-function muxOf(nc: NatsConnection): AckMux {
-  let mux = muxes.get(nc);
-  if (mux) return mux;
-  const m: AckMux = { inbox: createInbox(), next: 0, pending: new Map() };
-  nc.subscribe(`${m.inbox}.*`, {
-    callback: (err, msg) => {
-      if (err) return;
-      const n = Number(msg.subject.slice(m.inbox.length + 1));
-      const settle = m.pending.get(n);
-      if (!settle) return; // timed out already
-      m.pending.delete(n);
-      settle(ackOf(msg));
-    },
-  });
-  muxes.set(nc, m);
-  mux = m;
-  return mux;
-}
-
 /**
  * Publish `messages` in order; resolves when every ack (or error) arrived or `timeoutMs` passed, with
  * one settled result per message (a missing ack is a timeout error).
@@ -83,14 +56,14 @@ export function publishAll(
   opts: { timeoutMs?: number } = {},
 ): Promise<PublishResult[]> {
   if (messages.length === 0) return Promise.resolve([]);
-  let mux: AckMux | undefined;
+  let mux: ReplyMux | undefined;
   const results: PublishResult[] = new Array(messages.length);
   const ids: number[] = [];
   return new Promise((resolve) => {
     let left = messages.length;
     const finish = () => {
       clearTimeout(timer);
-      for (const n of ids) mux?.pending.delete(n);
+      for (const n of ids) mux?.forget(n);
       for (let i = 0; i < results.length; i++)
         results[i] ??= { status: 'rejected', reason: new Error('timed out waiting for the JetStream ack') };
       resolve(results);
@@ -102,16 +75,16 @@ export function publishAll(
     };
     const timer = setTimeout(finish, opts.timeoutMs ?? 5_000);
     try {
-      const m = muxOf(nc);
+      const m = replyMux(nc);
       mux = m;
       messages.forEach((o, i) => {
-        const n = m.next++;
+        const done = settle(i);
+        const n = m.expect((msg) => done(ackOf(msg)));
         ids.push(n);
-        m.pending.set(n, settle(i));
         const h = o.headers ?? natsHeaders();
         h.set(MSG_ID_HEADER, o.msgId);
         if (o.after !== undefined) h.set(EXPECTED_LAST_MSG_ID_HEADER, o.after);
-        nc.publish(o.subject, o.data, { reply: `${m.inbox}.${n}`, headers: h });
+        nc.publish(o.subject, o.data, { reply: m.subject(n), headers: h });
       });
     } catch (err) {
       // the connection is closed or draining: nothing more goes out

@@ -12,8 +12,9 @@ import {
   type RpcResponse,
   type Subjects,
 } from '@parley/protocol';
-import { ErrorCode, type NatsConnection, NatsError, headers as natsHeaders } from 'nats';
+import { type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
+import { type ReplyMux, replyMux } from './reply-mux.js';
 
 export interface RequestOptions {
   timeoutMs?: number;
@@ -37,26 +38,13 @@ export function createRpcClient(
     async request(command, payload, opts = {}) {
       const h = natsHeaders();
       if (opts.requestId) h.set(HEADERS.REQUEST_ID, opts.requestId);
-      let reply: Awaited<ReturnType<NatsConnection['request']>>;
-      try {
-        reply = await nc.request(subjects.rpc(command), encode(payload), {
-          timeout: opts.timeoutMs ?? defaults.timeoutMs,
-          headers: h,
-        });
-      } catch (err) {
-        if (err instanceof NatsError) {
-          if (
-            err.code === ErrorCode.NoResponders ||
-            err.code === ErrorCode.Timeout ||
-            err.code === ErrorCode.ConnectionClosed ||
-            err.code === ErrorCode.ConnectionDraining ||
-            err.code === ErrorCode.Disconnect
-          ) {
-            throw new ParleyError('unavailable');
-          }
-        }
-        throw new ParleyError('internal');
-      }
+      const reply = await ask(
+        nc,
+        subjects.rpc(command),
+        encode(payload),
+        h,
+        opts.timeoutMs ?? defaults.timeoutMs,
+      );
       if (reply.headers?.get(HEADERS.SERVICE_ERROR)) {
         let body: Partial<ErrorBody> | undefined;
         try {
@@ -69,6 +57,42 @@ export function createRpcClient(
       return decode<RpcReply<RpcResponse<typeof command>>>(reply.data);
     },
   };
+}
+
+/**
+ * One request on the connection's reply mux (reply-mux.ts: no request object, timer-less error or
+ * captured stack per call). No responders (the server's 503), a timeout, a closed or draining
+ * connection: `unavailable`; any other status: `internal`.
+ */
+function ask(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array,
+  h: MsgHdrs,
+  timeoutMs: number,
+): Promise<Msg> {
+  return new Promise((resolve, reject) => {
+    let mux: ReplyMux;
+    let n = -1;
+    const timer = setTimeout(() => {
+      mux?.forget(n);
+      reject(new ParleyError('unavailable'));
+    }, timeoutMs);
+    try {
+      mux = replyMux(nc);
+      n = mux.expect((m) => {
+        clearTimeout(timer);
+        if (!m.headers?.hasError) resolve(m);
+        else reject(new ParleyError(m.headers.code === 503 ? 'unavailable' : 'internal'));
+      });
+      nc.publish(subject, data, { reply: mux.subject(n), headers: h });
+    } catch {
+      // closed or draining: nothing goes out
+      clearTimeout(timer);
+      if (n >= 0) mux!.forget(n);
+      reject(new ParleyError('unavailable'));
+    }
+  });
 }
 
 /** Shorthand for the identity a gateway attaches to client requests. */

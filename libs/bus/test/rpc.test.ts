@@ -152,4 +152,27 @@ describe('serve + request', () => {
       }),
     ).rejects.toMatchObject({ code: 'unavailable' });
   });
+  test('300 requests in flight on one connection: each gets its own answer', async () => {
+    const rpc = createRpcClient(nc, s, { timeoutMs: 10_000 });
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, k) =>
+        rpc.request('notifications.dialogs.messages.count', {
+          caller: { user_id: 1, conn_id: null },
+          params: { dialog_id: k + 1 },
+        }),
+      ),
+    );
+    expect(answers.map((a) => (a.data as { dialog_id: number }).dialog_id)).toEqual(
+      Array.from({ length: 300 }, (_, k) => k + 1),
+    );
+  });
+
+  test('a request on a closed connection → unavailable', async () => {
+    const closed = await connectBus({ servers: [await natsUrl()], name: 'bus-test-closed', logger });
+    const rpc = createRpcClient(closed, s, { timeoutMs: 5_000 });
+    await closed.close();
+    await expect(
+      rpc.request('notifications.dialogs.count', { caller: { user_id: 1, conn_id: null }, params: {} }),
+    ).rejects.toMatchObject({ code: 'unavailable' });
+  });
 });
