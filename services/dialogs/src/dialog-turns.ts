@@ -8,6 +8,8 @@
  * dialog's rate in `npm run bench`'s `onedialog` phase) and leaves the rest of the pool to the other
  * dialogs. Several dialogs instances still meet at the row lock, `perDialog` waiters each at most.
  */
+import { Limiter } from '@parley/bus';
+
 export interface DialogTurns {
   /** run `fn` once fewer than `perDialog` earlier `run`s of `dialogId` in this process are running */
   run<T>(dialogId: number, fn: () => Promise<T>): Promise<T>;
@@ -18,31 +20,21 @@ export interface DialogTurns {
 /** writes of one dialog at once per process (docs/decisions.md §24) */
 export const WRITES_PER_DIALOG = 2;
 
-interface Turns {
-  running: number;
-  waiting: Array<() => void>;
-}
-
 export function createDialogTurns(perDialog = WRITES_PER_DIALOG): DialogTurns {
-  const dialogs = new Map<number, Turns>();
-  const done = (dialogId: number, t: Turns) => {
-    const next = t.waiting.shift();
-    if (next) next();
-    else if (--t.running === 0) dialogs.delete(dialogId);
-  };
+  /** a semaphore per dialog with a write running or queued, and how many runs hold it */
+  const dialogs = new Map<number, { limiter: Limiter; runs: number }>();
   return {
     async run<T>(dialogId: number, fn: () => Promise<T>): Promise<T> {
-      let t = dialogs.get(dialogId);
-      if (!t) {
-        t = { running: 0, waiting: [] };
-        dialogs.set(dialogId, t);
+      let d = dialogs.get(dialogId);
+      if (!d) {
+        d = { limiter: new Limiter(perDialog), runs: 0 };
+        dialogs.set(dialogId, d);
       }
-      if (t.running < perDialog) t.running++;
-      else await new Promise<void>((resolve) => (t as Turns).waiting.push(resolve));
+      d.runs++;
       try {
-        return await fn();
+        return await d.limiter.run(fn);
       } finally {
-        done(dialogId, t);
+        if (--d.runs === 0) dialogs.delete(dialogId);
       }
     },
     size: () => dialogs.size,

@@ -93,8 +93,7 @@ export async function withMigrationLock<T>(ds: DataSource, fn: () => Promise<T>)
   const lockRunner = ds.createQueryRunner();
   await lockRunner.connect();
   try {
-    const [{ db } = { db: '' }] = (await lockRunner.query('SELECT DATABASE() AS db')) as { db: string }[];
-    const lock = migrationLockName(db);
+    const lock = migrationLockName(String(ds.options.database ?? ''));
     const [row] = (await lockRunner.query('SELECT GET_LOCK(?, 60) AS ok', [lock])) as { ok: number }[];
     if (row?.ok !== 1) throw new Error('could not take the migration lock');
     try {
