@@ -34,3 +34,31 @@ export class Limiter {
     while (this.active > 0) await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** A `Limiter` per key, made on first use and dropped once nothing of that key runs or waits. */
+export interface KeyedLimiter<K> {
+  /** run `fn` once fewer than `max` earlier runs of `key` are running (in call order) */
+  run<T>(key: K, fn: () => Promise<T>): Promise<T>;
+  /** keys with a run running or waiting */
+  size(): number;
+}
+
+export function createKeyedLimiter<K>(max: number): KeyedLimiter<K> {
+  const keys = new Map<K, { limiter: Limiter; runs: number }>();
+  return {
+    async run<T>(key: K, fn: () => Promise<T>): Promise<T> {
+      let k = keys.get(key);
+      if (!k) {
+        k = { limiter: new Limiter(max), runs: 0 };
+        keys.set(key, k);
+      }
+      k.runs++;
+      try {
+        return await k.limiter.run(fn);
+      } finally {
+        if (--k.runs === 0) keys.delete(key);
+      }
+    },
+    size: () => keys.size,
+  };
+}

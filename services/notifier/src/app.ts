@@ -16,6 +16,7 @@ import {
   appendFeed,
   type BusConnection,
   consumeEvents,
+  createKeyedLimiter,
   createPartitionLeases,
   type EventConsumer,
   ensureEventStream,
@@ -87,7 +88,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
    * appends merely started in order could be stored out of order when an earlier one fails and a
    * later one does not (seen in the cluster chaos test).
    */
-  const tails = new Map<number, Promise<void>>();
+  const perUser = createKeyedLimiter<number>(1);
   let stopping = false;
   const appendInOrder = async (userId: number, entries: Entry[]) => {
     for (let attempt = 0; ; attempt++) {
@@ -117,14 +118,7 @@ export function createNotifierService(deps: NotifierDeps): NotifierService {
       metrics.staleCounters.inc();
       return false;
     });
-    const prev = tails.get(userId) ?? Promise.resolve();
-    const done = prev.catch(() => undefined).then(() => appendInOrder(userId, entries));
-    const tail = done.catch(() => undefined);
-    tails.set(userId, tail);
-    void tail.then(() => {
-      if (tails.get(userId) === tail) tails.delete(userId);
-    });
-    return done;
+    return perUser.run(userId, () => appendInOrder(userId, entries));
   };
 
   const handle = (partition: number) => async (event: DomainEvent, meta: { deliveryCount: number }) => {
