@@ -27,6 +27,7 @@ import type { DataSource } from 'typeorm';
 import type { DialogsConfig } from './config.js';
 import type { DialogsContext, Presence } from './context.js';
 import { createDataSource, ensureDatabase, migrate } from './db/data-source.js';
+import { createGroupCommit } from './db/group-commit.js';
 import { sqlOf } from './db/sql.js';
 import { createDialogTurns } from './dialog-turns.js';
 import { type OnFatal, reportSchemaMissing, schemaMissing } from './fatal.js';
@@ -142,6 +143,10 @@ export function createDialogsService(deps: DialogsDeps): DialogsService {
         config,
         presence: deps.presence === 'bucket' ? presenceView : deps.presence,
         turns: createDialogTurns(),
+        writes: createGroupCommit(ds, {
+          maxMembers: config.DB_GROUP_COMMIT_MAX,
+          ...(metrics ? { stats: metrics.groupStats } : {}),
+        }),
         outboxWritten: () => relay?.poke(),
         userDeactivated: (userId) => publishUserDeactivated(bus, subjects, userId),
       };

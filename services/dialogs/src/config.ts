@@ -18,6 +18,11 @@ export const dialogsConfigSpec = {
     default: '10',
     parse: parsers.int(1, 500),
   },
+  DB_GROUP_COMMIT_MAX: {
+    doc: 'most message creates one transaction of this instance carries together (group commit; 1 = each create its own transaction)',
+    default: '16',
+    parse: parsers.int(1, 256),
+  },
   OUTBOX_RELAY: {
     doc: 'run the outbox relay in this instance (several instances may; they take turns)',
     default: 'true',

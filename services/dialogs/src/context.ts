@@ -1,6 +1,7 @@
 /** What every handler and write flow of the dialogs service gets: the database, config and a few services. */
 import type { DataSource } from 'typeorm';
 import type { DialogsConfig } from './config.js';
+import type { GroupCommit } from './db/group-commit.js';
 import type { Sql } from './db/sql.js';
 import type { DialogTurns } from './dialog-turns.js';
 
@@ -14,8 +15,10 @@ export interface DialogsContext {
   sql: Sql;
   config: DialogsConfig;
   presence: Presence | undefined;
-  /** the writes of one dialog, one at a time in this process (dialog-turns.ts) */
+  /** the writes of one dialog, at most two at a time in this process (dialog-turns.ts) */
   turns: DialogTurns;
+  /** message creates that arrive together share one transaction (group-commit.ts) */
+  writes: GroupCommit;
   /** call after a commit that wrote outbox events */
   outboxWritten(): void;
   /** call after a commit that set a user inactive: every gateway closes that user's sockets */

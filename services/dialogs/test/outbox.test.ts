@@ -8,6 +8,7 @@ import { caller, createRpcClient } from '@parley/bus';
 import { silentLogger } from '@parley/logger';
 import type { MessageCreatedEvent, MessageSeenEvent } from '@parley/protocol';
 import { startNatsServer, waitFor } from '@parley/testing';
+import { createGroupCommit } from '../src/db/group-commit.js';
 import { createDialogTurns } from '../src/dialog-turns.js';
 import { createOutboxRelay } from '../src/outbox/relay.js';
 import { createDialog, createUser, type StartedDialogs, startDialogs } from './harness.js';
@@ -221,6 +222,7 @@ describe('a NATS outage', () => {
         config: h.config,
         presence: undefined,
         turns: createDialogTurns(),
+        writes: createGroupCommit(ds, { maxMembers: 1 }),
         outboxWritten: () => h!.service.relay?.poke(),
       };
       for (const body of ['during 1', 'during 2', 'during 3']) {

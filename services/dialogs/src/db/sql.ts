@@ -91,6 +91,8 @@ const ignore = () => undefined;
 class Pipeline implements TxSql {
   private queue: Queued[] = [];
   private chain: Promise<void> = Promise.resolve();
+  /** the round trip a deferred flush will send (group mode), until it is sent */
+  private soon: Promise<void> | undefined;
   /** the first error of a round trip: the transaction can only roll back */
   private failed: { err: unknown } | undefined;
   private closed = false;
@@ -104,6 +106,12 @@ class Pipeline implements TxSql {
   constructor(
     private readonly runner: Pick<QueryRunner, 'query'>,
     begin: string[],
+    /**
+     * several flows share this transaction (group-commit.ts): a round trip waits for the end of the
+     * event loop's current turn (setImmediate), so that every flow a result woke up has queued its
+     * next statements by then, and they travel together
+     */
+    private readonly deferFlush = false,
   ) {
     for (const b of begin) this.enqueue(b, []);
   }
@@ -159,6 +167,15 @@ class Pipeline implements TxSql {
 
   /** send what is queued, after the round trips already under way (one connection: one at a time) */
   flush(): Promise<void> {
+    if (!this.deferFlush) return this.flushNow();
+    this.soon ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.soon = undefined;
+      return this.flushNow();
+    });
+    return this.soon;
+  }
+
+  private flushNow(): Promise<void> {
     const run = this.chain.then(() => this.send());
     this.chain = run.catch(ignore);
     return run;
@@ -200,7 +217,7 @@ class Pipeline implements TxSql {
       return;
     }
     this.enqueue('COMMIT', []);
-    await this.flush();
+    await this.flushNow();
     if (this.failed) throw this.failed.err;
   }
 
@@ -209,6 +226,55 @@ class Pipeline implements TxSql {
     this.closed = true;
     await this.chain;
   }
+}
+
+/** One READ COMMITTED transaction on a pooled connection, pipelined, until `end` released it. */
+export interface OpenTransaction {
+  tx: TxSql;
+  /** commit (when `ok`) or roll back, then give the connection back; rejects when the commit failed */
+  end(ok: boolean): Promise<void>;
+}
+
+/**
+ * Begin a pipelined READ COMMITTED transaction (`START TRANSACTION` goes with its first round trip).
+ * `shared`: several flows queue statements into it at once (group-commit.ts).
+ */
+export async function openTransaction(ds: DataSource, shared = false): Promise<OpenTransaction> {
+  const qr = ds.createQueryRunner();
+  await qr.connect();
+  const conn = (qr as { databaseConnection?: unknown }).databaseConnection as object;
+  const fresh = !readCommittedSessions.has(conn);
+  const tx = new Pipeline(
+    qr,
+    [...(fresh ? ['SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'] : []), 'START TRANSACTION'],
+    shared,
+  );
+  let ended = false;
+  return {
+    tx,
+    async end(ok) {
+      if (ended) return;
+      ended = true;
+      try {
+        if (ok) await tx.commit();
+      } catch (err) {
+        ok = false;
+        throw err;
+      } finally {
+        await tx.close();
+        if (!ok && tx.sent) await qr.query('ROLLBACK').catch(ignore);
+        // the session's level is set once the first round trip of a transaction went through
+        if (fresh && tx.succeeded) readCommittedSessions.add(conn);
+        await qr.release();
+      }
+    },
+  };
+}
+
+/** Whether a failed transaction is worth running again from the start (deadlock, lock-wait timeout). */
+export function isRetryable(err: unknown): boolean {
+  const errno = driverErrno(err);
+  return errno !== undefined && RETRYABLE_ERRNO.has(errno);
 }
 
 /**
@@ -221,29 +287,15 @@ export async function inTransaction<T>(
   attempts = 5,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const qr = ds.createQueryRunner();
-    await qr.connect();
-    const conn = (qr as { databaseConnection?: unknown }).databaseConnection as object;
-    const fresh = !readCommittedSessions.has(conn);
-    const tx = new Pipeline(qr, [
-      ...(fresh ? ['SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'] : []),
-      'START TRANSACTION',
-    ]);
+    const open = await openTransaction(ds);
     try {
-      const result = await fn(tx);
-      await tx.commit();
+      const result = await fn(open.tx);
+      await open.end(true);
       return result;
     } catch (err) {
-      await tx.close();
-      if (tx.sent) await qr.query('ROLLBACK').catch(ignore);
-      const errno = driverErrno(err);
-      if (attempt >= attempts || errno === undefined || !RETRYABLE_ERRNO.has(errno)) throw err;
+      await open.end(false);
+      if (attempt >= attempts || !isRetryable(err)) throw err;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
-    } finally {
-      await tx.close();
-      // the session's level is set once the first round trip of a transaction went through
-      if (fresh && tx.succeeded) readCommittedSessions.add(conn);
-      await qr.release();
     }
   }
 }

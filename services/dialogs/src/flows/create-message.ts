@@ -6,7 +6,8 @@
  * outbox. A repeated `(author, client_id)` answers the stored message and
  * writes nothing. Three round trips to the database (docs/decisions.md §25):
  * the locks and reads, the writes and the reads after them, the outbox row
- * with COMMIT.
+ * with COMMIT; creates that arrive together share them and the COMMIT
+ * (group commit, §27).
  */
 import { randomUUID } from 'node:crypto';
 import { type Caller, type MessageCreatedEvent, type MessageDto, ParleyError } from '@parley/protocol';
@@ -18,7 +19,7 @@ import { lockFileForAttach } from '../db/repositories/files.js';
 import { findByClientId, findMessage, queueMessage } from '../db/repositories/messages.js';
 import { appendEvent } from '../db/repositories/outbox.js';
 import { bumpCounters, bumpTeamUnreadDialogs, findWriterAndMembers } from '../db/repositories/users.js';
-import { inTransaction, isDuplicateKey, type TxSql } from '../db/sql.js';
+import { isDuplicateKey, type TxSql } from '../db/sql.js';
 import { asStored, bodyRequired, normalizeBody } from '../domain/body.js';
 import { countsForTeam, rowCountsForUser } from '../domain/unread.js';
 import { formatDate, nowUtc } from '../dto/dates.js';
@@ -45,7 +46,7 @@ export async function createMessage(
 ): Promise<MessageDto> {
   let wrote = false;
   try {
-    const dto = await inTransaction(ctx.ds, async (sql) => {
+    const dto = await ctx.writes.run(input.dialog_id, async (sql) => {
       const r = await createInTx(sql, ctx, caller, input, requestId);
       wrote = r.created;
       return r.dto;
