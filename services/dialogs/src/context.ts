@@ -15,9 +15,9 @@ export interface DialogsContext {
   sql: Sql;
   config: DialogsConfig;
   presence: Presence | undefined;
-  /** the writes of one dialog, at most two at a time in this process (dialog-turns.ts) */
+  /** the `seen` writes of one dialog, at most two at a time in this process (dialog-turns.ts) */
   turns: DialogTurns;
-  /** message creates that arrive together share one transaction (group-commit.ts) */
+  /** message creates: those that arrive together share one transaction; a dialog's queue here, in order (group-commit.ts) */
   writes: GroupCommit;
   /** call after a commit that wrote outbox events */
   outboxWritten(): void;

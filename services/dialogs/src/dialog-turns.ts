@@ -1,6 +1,7 @@
 /**
- * At most `perDialog` writes of one dialog at a time in this process: the writes of a busy dialog
- * (create, seen) beyond that queue here, in arrival order, instead of at the dialog's row lock. They
+ * At most `perDialog` `seen` writes of one dialog at a time in this process (creates queue in the
+ * group commit, db/group-commit.ts, which holds no connection while they wait): the writes of a busy dialog
+ * beyond that queue here, in arrival order, instead of at the dialog's row lock. They
  * are serialised anyway (each locks the dialog row first), but a write waiting for that lock holds a
  * pooled connection: 32 writers of one busy dialog filled a pool of 10 and every other dialog's
  * request waited behind them. Two at a time keeps the pipelining the row lock gives (the next write is

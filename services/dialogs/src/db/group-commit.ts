@@ -2,12 +2,13 @@
  * Group commit: writes that arrive together share one transaction, so its round trips and its
  * `COMMIT` (the redo log's fsync) are paid once for all of them (docs/decisions.md §27).
  *
- * `run(key, fn)` queues a write flow; one group at a time per process takes everything queued (up
- * to `maxMembers`) into one pipelined transaction (sql.ts `TxSql`, shared: a round trip waits for
+ * `run(key, fn)` queues a write flow; one group at a time per process takes the oldest queued flows
+ * (up to `maxMembers`, and `maxPerKey` of one key) into one pipelined transaction (sql.ts `TxSql`, shared: a round trip waits for
  * the end of the event loop's turn, so the statements of every member that is ready travel
  * together). Members of different keys (dialogs) run side by side; members of one key run one
  * after the other in arrival order, each seeing the writes of the one before (same transaction), so
- * a dialog's messages keep their order and their dense positions.
+ * a dialog's messages keep their order and their dense positions. A flow waiting here holds no
+ * pooled connection: a busy dialog's writers queue in the process, not at its row lock.
  *
  * Errors stay per request:
  * - a member that fails with a domain error (`ParleyError`) before it wrote anything fails alone:
@@ -94,9 +95,15 @@ function chainsOf(members: Member[]): Member[][] {
 
 export function createGroupCommit(
   ds: DataSource,
-  opts: { maxMembers: number; stats?: GroupCommitStats },
+  opts: {
+    maxMembers: number;
+    /** flows of one key in one group (they run one after the other: a long chain delays the group) */
+    maxPerKey?: number;
+    stats?: GroupCommitStats;
+  },
 ): GroupCommit {
   const maxMembers = Math.max(1, opts.maxMembers);
+  const maxPerKey = Math.max(1, opts.maxPerKey ?? 4);
   let queued: Member[] = [];
   let busy = false;
 
@@ -159,11 +166,26 @@ export function createGroupCommit(
     }
   };
 
+  /** the next group: the oldest queued flows, at most `maxPerKey` of one key (the rest keep their place) */
+  const take = (): Member[] => {
+    const members: Member[] = [];
+    const left: Member[] = [];
+    const perKey = new Map<number, number>();
+    for (const m of queued) {
+      const n = perKey.get(m.key) ?? 0;
+      if (members.length < maxMembers && n < maxPerKey) {
+        members.push(m);
+        perKey.set(m.key, n + 1);
+      } else left.push(m);
+    }
+    queued = left;
+    return members;
+  };
+
   const next = () => {
     if (busy || queued.length === 0) return;
     busy = true;
-    const members = queued.slice(0, maxMembers);
-    queued = queued.slice(members.length);
+    const members = take();
     const done = members.length === 1 ? alone(members) : together(members);
     done
       .catch(() => undefined) // every member's promise is settled by then

@@ -26,20 +26,18 @@ export const newMessage =
     if (normalizeBody(params.body, ctx.config.MAX_BODY_CHARS) === null && params.file_id === null)
       throw bodyRequired();
     const dialogId = await pairDialog(ctx, caller.user_id, reviewerId);
-    const data = await ctx.turns.run(dialogId, () =>
-      createMessage(
-        ctx,
-        caller,
-        {
-          dialog_id: dialogId,
-          body: params.body,
-          file_id: params.file_id,
-          reply_id: null,
-          lesson_id: params.lesson_id,
-          client_id: params.client_id,
-        },
-        requestId,
-      ),
+    const data = await createMessage(
+      ctx,
+      caller,
+      {
+        dialog_id: dialogId,
+        body: params.body,
+        file_id: params.file_id,
+        reply_id: null,
+        lesson_id: params.lesson_id,
+        client_id: params.client_id,
+      },
+      requestId,
     );
     return { data };
   };
