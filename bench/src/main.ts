@@ -46,6 +46,14 @@ const natsUrl = loopbackUrl(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'NA
   .toString()
   .replace(/\/$/, '');
 
+/** BENCH_SERVICE_ENV="DB_GROUP_COMMIT_MAX=1 X=y": extra env of every service (a setting tried against the default) */
+const serviceEnv = process.env.BENCH_SERVICE_ENV
+  ? Object.fromEntries(
+      process.env.BENCH_SERVICE_ENV.trim()
+        .split(/\s+/)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    )
+  : undefined;
 /** BENCH_ONLY=create,ladder runs only those phases (warm-up always runs); names as in `phases` below */
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
 const wanted = (phase: string) => !only || only.has(phase);
@@ -84,6 +92,7 @@ try {
     mysqlServer,
     natsUrl,
     gatewayEnv: plan.gatewayEnv,
+    ...(serviceEnv ? { serviceEnv } : {}),
     servicesRoot: process.env.BENCH_SERVICES_ROOT || undefined,
     cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
   });
@@ -172,6 +181,7 @@ log(
     loadAfter: loadNow(),
     seconds: (performance.now() - started) / 1000,
     servicesRoot: process.env.BENCH_SERVICES_ROOT || 'this repository',
+    serviceEnv: serviceEnv ?? {},
     findings,
     failures,
   })}`,

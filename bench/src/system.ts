@@ -21,6 +21,8 @@ export interface SystemOptions {
   natsUrl: string;
   /** extra gateway env (limits the bench must lift) */
   gatewayEnv?: Record<string, string>;
+  /** extra env of every service (BENCH_SERVICE_ENV: tries a setting, e.g. DB_GROUP_COMMIT_MAX=1) */
+  serviceEnv?: Record<string, string>;
   /** the repository whose `services/<name>/dist/main.js` run (default: this one); compares builds */
   servicesRoot?: string;
   /** when set, each service writes a V8 CPU profile (`--cpu-prof`) into `<dir>/<service>/` at exit */
@@ -101,13 +103,19 @@ export async function startSystem(opts: SystemOptions): Promise<System> {
     JWT_SECRET: jwtSecret,
     ADMIN_TOKEN: adminToken,
     ...opts.gatewayEnv,
+    ...opts.serviceEnv,
   });
   // the notifier and the mailer serve /readyz on a metrics port (nothing scrapes /metrics during the run)
   const metricsPorts = { notifier: await freePort(), mailer: await freePort() };
   const envOf: Record<RestartableService | 'gateway', Record<string, string>> = {
-    dialogs: { ...common, MYSQL_URL: `${opts.mysqlServer}/${dbName}` },
-    notifier: { ...common, METRICS_PORT: String(metricsPorts.notifier) },
-    mailer: { ...common, MAIL_OUTBOX_DIR: outbox, METRICS_PORT: String(metricsPorts.mailer) },
+    dialogs: { ...common, MYSQL_URL: `${opts.mysqlServer}/${dbName}`, ...opts.serviceEnv },
+    notifier: { ...common, METRICS_PORT: String(metricsPorts.notifier), ...opts.serviceEnv },
+    mailer: {
+      ...common,
+      MAIL_OUTBOX_DIR: outbox,
+      METRICS_PORT: String(metricsPorts.mailer),
+      ...opts.serviceEnv,
+    },
     gateway: gatewayEnv(port),
   };
   const launch = (name: RestartableService | 'gateway') =>
