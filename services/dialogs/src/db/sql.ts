@@ -49,20 +49,6 @@ export function isDuplicateKey(err: unknown): boolean {
  */
 const readCommittedSessions = new WeakSet<object>();
 
-/** Start a READ COMMITTED transaction on `qr` (connected). */
-export async function startReadCommitted(qr: QueryRunner): Promise<void> {
-  const conn = (qr as { databaseConnection?: unknown }).databaseConnection;
-  if (typeof conn !== 'object' || conn === null) {
-    await qr.startTransaction('READ COMMITTED');
-    return;
-  }
-  if (!readCommittedSessions.has(conn)) {
-    await qr.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-    readCommittedSessions.add(conn);
-  }
-  await qr.startTransaction();
-}
-
 /**
  * The SQL of one transaction, pipelined: statements are queued and sent to the server several in one
  * round trip (mysql2 `multipleStatements`, every value still a `?` parameter). A statement is sent

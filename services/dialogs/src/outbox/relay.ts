@@ -23,7 +23,7 @@ import { publishEvents } from '@parley/bus';
 import type { Logger } from '@parley/logger';
 import type { DomainEvent, Subjects } from '@parley/protocol';
 import type { DataSource } from 'typeorm';
-import { placeholders, type Sql, sqlOf, startReadCommitted } from '../db/sql.js';
+import { openTransaction, placeholders, type Sql } from '../db/sql.js';
 
 export interface OutboxRelayHooks {
   /** test seam: runs after the publish acks and before the delete (throw to simulate a crash there) */
@@ -104,19 +104,18 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       .sort((a, b) => a.id - b.id);
   }
 
+  /**
+   * One round, two round trips to the database when it has events (TxSql): `START TRANSACTION` with
+   * the lease and the batch, then the `DELETE` of what was published with `COMMIT`.
+   */
   async function runOnce(): Promise<number> {
-    const qr = opts.ds.createQueryRunner();
-    await qr.connect();
-    const sql = sqlOf(qr);
+    const { tx: sql, end } = await openTransaction(opts.ds);
+    let ok = false;
     try {
-      await startReadCommitted(qr);
       const rows = await leaseAndBatch(sql);
-      if (rows === undefined) {
-        await qr.rollbackTransaction();
-        return 0;
-      }
+      if (rows === undefined) return 0;
       if (rows.length === 0) {
-        await qr.commitTransaction();
+        ok = true;
         return 0;
       }
       const events = rows.map((r) => JSON.parse(r.payload) as DomainEvent);
@@ -129,20 +128,21 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
         events.filter((_, i) => results[i]?.status === 'fulfilled').map((e) => e.id),
       );
       if (published.length) {
-        await sql.exec(
+        sql.write(
           `DELETE FROM outbox WHERE id IN (${placeholders(published.length)})`,
           published.map((r) => r.id),
         );
       }
-      await qr.commitTransaction();
+      // the DELETE goes with the COMMIT; a failure rejects here (the events are published again
+      // next round, deduplicated by the stream)
+      ok = true;
+      await end(true);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       return published.length;
-    } catch (err) {
-      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-      throw err;
     } finally {
-      await qr.release();
+      // a round that returned or threw before its commit: roll back (idempotent after the commit)
+      await end(ok);
     }
   }
 
