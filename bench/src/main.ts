@@ -20,7 +20,7 @@ import { feedCost } from './scenarios/feed-cost.js';
 import { feedReplay } from './scenarios/feed-replay.js';
 import { historyDepth } from './scenarios/history-depth.js';
 import { notifierScale } from './scenarios/notifier-scale.js';
-import { oneDialog } from './scenarios/one-dialog.js';
+import { oneDialog, oneDialogWritePath } from './scenarios/one-dialog.js';
 import { rateLadder } from './scenarios/rate-ladder.js';
 import { rpcRoundTrip } from './scenarios/rpc.js';
 import { socketMemory } from './scenarios/socket-memory.js';
@@ -151,7 +151,10 @@ try {
     const closed = pairs.slice(0, plan.create.sockets);
     if (wanted('create')) await step('create throughput', () => createThroughput(ctx, closed, plan.create));
     if (wanted('onedialog'))
-      await step('many writers in one dialog', () => oneDialog(ctx, pairs, plan.oneDialog));
+      await step('many writers in one dialog', async () => [
+        ...(await oneDialog(ctx, pairs, plan.oneDialog)),
+        ...(await oneDialogWritePath(ctx, plan.oneDialog)),
+      ]);
     if (wanted('feedcost'))
       await step('create throughput with and without the feed', () => feedCost(ctx, closed, plan.feedCost));
     if (wanted('ladder'))
