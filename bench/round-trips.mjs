@@ -121,6 +121,13 @@ const plain = await dialog([1, 2]);
 conns.clear(); // connections of start-up may be closed now; the creates' ones are added again
 const review = await dialog([1, 3]);
 const support = await dialog([1], 'support');
+// 16 dialogs of their own for creates in flight together (group commit)
+const many = [];
+for (let i = 0; i < 16; i++) {
+  await user(100 + 2 * i);
+  await user(101 + 2 * i);
+  many.push(await dialog([100 + 2 * i, 101 + 2 * i]));
+}
 
 const scenarios = [
   ['plain dialog, student to student (the bench)', () => create(1, plain)],
@@ -133,6 +140,11 @@ const scenarios = [
       return create(2, plain, { reply_id: data.id });
     },
     2,
+  ],
+  [
+    '16 creates in flight into 16 plain dialogs (group commit)',
+    () => Promise.all(many.map((d, i) => create(100 + 2 * i, d))),
+    16,
   ],
 ];
 const out = [];

@@ -20,7 +20,7 @@ export const dialogsConfigSpec = {
   },
   DB_GROUP_COMMIT_MAX: {
     doc: 'most message creates one transaction of this instance carries together (group commit; 1 = each create its own transaction)',
-    default: '16',
+    default: '64',
     parse: parsers.int(1, 256),
   },
   OUTBOX_RELAY: {
