@@ -96,6 +96,33 @@ describe('group commit: the rules, on a scratch table', () => {
     expect(await rows()).toEqual(['1/1/a', '1/2/c', '1/3/e', '2/1/b', '2/2/f', '3/1/d', '3/2/h', '4/1/g']);
   });
 
+  test('a flow is answered only once its transaction committed: another connection sees its row then', async () => {
+    await reset();
+    const other = createDataSource({ url: db.url, poolSize: 1 });
+    await other.initialize();
+    try {
+      const visible = async (tag: string) =>
+        Number(
+          ((await other.query('SELECT COUNT(*) AS n FROM t WHERE tag = ?', [tag])) as { n: number }[])[0]?.n,
+        );
+      const blocker = writes.run(9, append(9, 'x'));
+      // each answer asks the other connection at once (its query leaves before anything else can)
+      // when the answer arrives, the server has already acknowledged the group's COMMIT (the
+      // group reports it before it answers), and another connection sees the row
+      const seen = Array.from({ length: 6 }, (_, i) =>
+        writes.run(i, append(i, `v${i}`)).then(() => {
+          expect(groups.committed).toEqual([6]);
+          return visible(`v${i}`);
+        }),
+      );
+      await blocker;
+      expect(await Promise.all(seen)).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(groups.committed).toEqual([6]);
+    } finally {
+      await other.destroy();
+    }
+  });
+
   test('at most maxMembers flows per transaction', async () => {
     await reset();
     const all = Array.from({ length: 21 }, (_, i) => writes.run(i, append(i, `m${i}`)));
