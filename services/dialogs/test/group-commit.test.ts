@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { caller } from '@parley/bus';
 import { type MessageDto, ParleyError } from '@parley/protocol';
 import { createTestDatabase, freePort, type TestDatabase } from '@parley/testing';
+import { createConnection } from 'mysql2/promise';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../src/db/data-source.js';
 import { createGroupCommit, type GroupCommit } from '../src/db/group-commit.js';
@@ -245,6 +246,19 @@ describe('group commit behind dialogs.messages.create', () => {
       })) as { data: MessageDto[] };
       const bodies = page.data.map((m) => m.markdown_body);
       expect(bodies.filter((x) => x !== 'race')).toEqual([`d${i} first`, `d${i} second`]);
+    }
+    // each dialog's last message is its own (LAST_INSERT_ID() of its INSERT, not a group mate's)
+    const conn = await createConnection(h.db.url);
+    try {
+      const [rows] = (await conn.query(
+        `SELECT d.id, d.last_message_id, (SELECT MAX(id) FROM messages m WHERE m.dialog_id = d.id) AS newest
+           FROM dialogs d WHERE d.id IN (?)`,
+        [dialogs.map((d) => d.id)],
+      )) as unknown as [{ last_message_id: number; newest: number }[]];
+      expect(rows).toHaveLength(20);
+      for (const r of rows) expect(Number(r.last_message_id)).toBe(Number(r.newest));
+    } finally {
+      await conn.end();
     }
     // the creates went through shared transactions
     expect(await metric('parley_dialogs_group_commit_members_total', 'committed')).toBeGreaterThan(before);

@@ -110,6 +110,11 @@ async function createInTx(
   // round trip 2: every write of the message (queued, in this order) and the reads after them.
   // Dense per-dialog position (history pages are position ranges): the dialog row is locked.
   const position = dialog.message_count + 1;
+  // counters: every member row but the author's +1; the team's +1 when the author is not support
+  const teamDelta = countsForTeam(dialog.with_role, author?.role) ? 1 : 0;
+  // the dialog's UPDATE reads the message's id as LAST_INSERT_ID(): it is queued right after the
+  // INSERT, with no await between them, so no other create of a shared transaction (group commit)
+  // can queue its own INSERT in between
   const inserted = queueMessage(sql, {
     dialogId: dialog.id,
     position,
@@ -122,10 +127,7 @@ async function createInTx(
     clientId: input.client_id,
     now,
   });
-
-  // counters: every member row but the author's +1; the team's +1 when the author is not support
-  const teamDelta = countsForTeam(dialog.with_role, author?.role) ? 1 : 0;
-  await recordMessage(sql, dialog.id, { author: authorId, now, teamDelta });
+  recordMessage(sql, dialog.id, { author: authorId, now, teamDelta });
   const after = new Map(members.map((m) => [m.user_id, m.unread_count + (m.user_id === authorId ? 0 : 1)]));
   // rows that went from 0 to 1: their users' unread-dialogs counters move (in a support dialog,
   // a support user's row does not count: the SQL leaves support users out)

@@ -225,13 +225,14 @@ export async function listAllDialogIds(sql: Sql, limit: number): Promise<number[
 
 /**
  * A new message: the dialog's activity, last message, count and team counter, and every member row.
- * Queued right after the message's INSERT (messages.queueMessage): `LAST_INSERT_ID()` is its id.
+ * Queued right after the message's INSERT (messages.queueMessage), in the same synchronous stretch:
+ * `LAST_INSERT_ID()` is its id.
  */
-export async function recordMessage(
+export function recordMessage(
   sql: TxSql,
   dialogId: number,
   m: { author: number; now: string; teamDelta: 0 | 1 },
-): Promise<void> {
+): void {
   // one statement for both tables (a multiple-table UPDATE changes each matched row once); every
   // member row gets the activity copy and one more unread for everyone but the author
   sql.write(RECORD_MESSAGE_SQL, [m.now, m.teamDelta, m.now, m.author, dialogId]);
