@@ -142,6 +142,11 @@ const scenarios = [
     2,
   ],
   [
+    '8 creates in flight into one plain dialog (group commit, one dialog)',
+    () => Promise.all(Array.from({ length: 8 }, (_, i) => create(100 + (i % 2), many[0]))),
+    8,
+  ],
+  [
     '16 creates in flight into 16 plain dialogs (group commit)',
     () => Promise.all(many.map((d, i) => create(100 + 2 * i, d))),
     16,

@@ -124,6 +124,33 @@ describe('group commit: the rules, on a scratch table', () => {
     }
   });
 
+  test('a flow that hands off lets the next one of its key start early, which still sees its writes', async () => {
+    await reset();
+    const trace: string[] = [];
+    const handing = (k: number, tag: string) => async (sql: TxSql) => {
+      trace.push(`start ${tag}`);
+      const [last] = await sql.later<{ p: number | null }[]>(
+        'SELECT MAX(pos) AS p FROM t WHERE k = ? FOR UPDATE',
+        [k],
+      );
+      sql.write('INSERT INTO t (k, pos, tag) VALUES (?, ?, ?)', [k, (last?.p ?? 0) + 1, tag]);
+      sql.handoff?.();
+      await sql.later('SELECT 1');
+      // written after the handoff: the next flow must not depend on it
+      sql.write('INSERT INTO tags (tag) VALUES (?)', [tag]);
+      trace.push(`end ${tag}`);
+    };
+    const blocker = writes.run(9, append(9, 'x'));
+    const group = ['a', 'b', 'c', 'd'].map((tag) => writes.run(1, handing(1, tag)));
+    await blocker;
+    await Promise.all(group);
+    expect(groups.committed).toEqual([4]);
+    // b started before a ended (it rode with a's last round trip), and so on
+    expect(trace.indexOf('start b')).toBeLessThan(trace.indexOf('end a'));
+    expect(trace.indexOf('start d')).toBeLessThan(trace.indexOf('end c'));
+    expect(await rows()).toEqual(['1/1/a', '1/2/b', '1/3/c', '1/4/d', '9/1/x']);
+  });
+
   test('at most maxMembers flows per transaction', async () => {
     await reset();
     const all = Array.from({ length: 21 }, (_, i) => writes.run(i, append(i, `m${i}`)));

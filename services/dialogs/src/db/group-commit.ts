@@ -7,7 +7,9 @@
  * the end of the event loop's turn, so the statements of every member that is ready travel
  * together). Members of different keys (dialogs) run side by side; members of one key run one
  * after the other in arrival order, each seeing the writes of the one before (same transaction), so
- * a dialog's messages keep their order and their dense positions. A flow waiting here holds no
+ * a dialog's messages keep their order and their dense positions. A member that calls
+ * `sql.handoff()` (its writes the next one reads are queued) lets the next one of its key start
+ * then: the next one's first statements ride with its last reads instead of waiting a round trip. A flow waiting here holds no
  * pooled connection: a busy dialog's writers queue in the process, not at its row lock.
  *
  * Errors stay per request:
@@ -50,7 +52,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown; wrote: 
 const READ_ONLY = /^\s*\(?\s*SELECT\b/i;
 
 /** the member's face of the shared transaction: every statement goes to it, writes are noted */
-function memberSql(tx: TxSql): { sql: TxSql; wrote(): boolean } {
+function memberSql(tx: TxSql, handoff: () => void): { sql: TxSql; wrote(): boolean } {
   let wrote = false;
   const note = (sql: string) => {
     if (!wrote && !READ_ONLY.test(sql)) wrote = true;
@@ -76,6 +78,7 @@ function memberSql(tx: TxSql): { sql: TxSql; wrote(): boolean } {
       note(q);
       return tx.exec(q, params);
     },
+    handoff,
   };
   return { sql, wrote: () => wrote };
 }
@@ -127,19 +130,34 @@ export function createGroupCommit(
     let broken = false;
     await Promise.all(
       chainsOf(members).map(async (chain) => {
+        const started: Promise<void>[] = [];
         for (const m of chain) {
-          if (broken) return;
-          const face = memberSql(open.tx);
-          try {
-            outcomes.set(m, { ok: true, value: await m.fn(face.sql) });
-          } catch (err) {
-            const wrote = face.wrote();
-            outcomes.set(m, { ok: false, err, wrote });
-            // a domain refusal before any write leaves the transaction as it was; anything else
-            // (an SQL error fails every statement of its round trip) sends the group back
-            if (wrote || !(err instanceof ParleyError)) broken = true;
-          }
+          if (broken) break;
+          // the next member of this key starts when this one settled or handed off (its writes the
+          // next one reads are queued: the next one's statements go after them)
+          let next!: () => void;
+          const turn = new Promise<void>((resolve) => {
+            next = resolve;
+          });
+          const face = memberSql(open.tx, () => queueMicrotask(next));
+          started.push(
+            m.fn(face.sql).then(
+              (value) => {
+                outcomes.set(m, { ok: true, value });
+              },
+              (err: unknown) => {
+                const wrote = face.wrote();
+                outcomes.set(m, { ok: false, err, wrote });
+                // a domain refusal before any write leaves the transaction as it was; anything
+                // else (an SQL error fails every statement of its round trip) sends the group back
+                if (wrote || !(err instanceof ParleyError)) broken = true;
+              },
+            ),
+          );
+          void started[started.length - 1]?.finally(next);
+          await turn;
         }
+        await Promise.all(started);
       }),
     );
     let committed = false;

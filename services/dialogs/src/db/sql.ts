@@ -63,6 +63,12 @@ export interface TxSql extends Sql {
   later<T>(sql: string, params?: unknown[]): PromiseLike<T>;
   /** queue a write whose result nobody needs (it goes with the next round trip, at the latest with COMMIT) */
   write(sql: string, params?: unknown[]): void;
+  /**
+   * Group commit (group-commit.ts): every write of this flow that the next flow of its key reads is
+   * queued, so that flow may start now (its statements run after these, in this transaction). What
+   * the flow queues afterwards must not be read by it. Absent on a transaction of one flow.
+   */
+  handoff?(): void;
 }
 
 interface Queued {

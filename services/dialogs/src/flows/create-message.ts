@@ -144,6 +144,9 @@ async function createInTx(
   if (teamDelta && dialog.team_unread === 0) await bumpTeamUnreadDialogs(sql, 1);
   if (queue.team) await moveTeamAwaiting(sql, queue.team);
 
+  // every write the next create of this dialog reads is queued: in a shared transaction it may start
+  // now, its reads going after them (group commit, §27)
+  sql.handoff?.();
   const afterDialog = {
     ...dialog,
     team_unread: dialog.team_unread + teamDelta,
