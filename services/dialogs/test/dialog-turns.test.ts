@@ -1,7 +1,8 @@
 /**
- * The writes of one dialog take turns in the dialogs process: a busy dialog's writers wait there,
- * not on the dialog's row lock holding pooled connections, so the other dialogs keep being written
- * (real MariaDB and NATS; the rules of the queue itself as pure logic first).
+ * The writes of one busy dialog wait in the dialogs process, not on the dialog's row lock holding
+ * pooled connections, so the other dialogs keep being written: `seen` writes take turns here
+ * (dialog-turns.ts), creates queue in the group commit (db/group-commit.ts). Real MariaDB and NATS;
+ * the rules of the turns themselves as pure logic first.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { caller } from '@parley/bus';
