@@ -60,6 +60,6 @@ test('messages nobody can be mailed never reach the mailer; a mailable one is ma
     delivered: 1,
     acked: 1,
   });
-  expect(sink.messages.map((m) => m.parsed.to?.value.map((a) => a.address))).toEqual([['user4@example.com']]);
+  expect(sink.messages.map((m) => m.envelope.to)).toEqual([['user4@example.com']]);
   expect(sink.messages[0]?.parsed.messageId).toMatch(new RegExp(`^<parley\\.m${id}\\.u4@`));
 });

@@ -85,6 +85,8 @@ test('streams, buckets and the object store upgrade from 1 to 3 replicas in plac
   const jsm = await nc.jetstreamManager();
   const streams = [
     s.eventStream,
+    s.notifyStream,
+    s.mailStream,
     s.feedStream,
     kvStreamName(mailBucket),
     kvStreamName(s.presenceBucket),
