@@ -1,5 +1,5 @@
 /**
- * The mailer receives only what it mails (decisions §27), on the real servers: dialogs writes the
+ * The mailer receives only what it mails (decisions §28), on the real servers: dialogs writes the
  * messages and relays them, the mailer consumes its stream and mails through an SMTP sink. Messages of
  * a dialog where nobody is mailable never reach the mailer (its stream and its consumer count none);
  * the message with a mailable recipient is mailed exactly once.

@@ -1,7 +1,7 @@
 /**
  * Who gets an e-mail for a new message (PROTOCOL.md §6), in one place: the mailer picks its recipients
  * with it, and dialogs' outbox relay uses it to copy to the mailer's stream only the events that can
- * lead to an e-mail (decisions §27). The two must agree, or an e-mail is lost (the relay decides no)
+ * lead to an e-mail (decisions §28). The two must agree, or an e-mail is lost (the relay decides no)
  * or a copy is wasted (the mailer decides no).
  */
 import type { DomainEvent, MessageCreatedEvent, Recipient } from './domain-events.js';

@@ -2,7 +2,7 @@
  * The mailer: one e-mail per new message to each member who wants it
  * (PROTOCOL.md §6). Every instance consumes the shared durable consumer of the
  * mail stream, where dialogs' outbox relay copies only the events that can
- * lead to an e-mail or cancel a held one (`mailerNeeds`, decisions §27);
+ * lead to an e-mail or cancel a held one (`mailerNeeds`, decisions §28);
  * at-least-once without repeats (beyond the SMTP transaction a crash
  * interrupts) comes from the delivery records in the mail KV bucket
  * (deliveries.ts); MAIL_DELAY_SECONDS and the hourly cap (quota.ts) leave the

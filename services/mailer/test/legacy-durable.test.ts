@@ -1,5 +1,5 @@
 /**
- * Upgrading to the mail stream (decisions §27): a mailer before it consumed the event stream through
+ * Upgrading to the mail stream (decisions §28): a mailer before it consumed the event stream through
  * `<prefix>_mailer`. What that durable still holds — events a dialogs without mail copies published,
  * e-mails held by MAIL_DELAY_SECONDS — is mailed once by the new mailer, and the durable is then
  * deleted; without one, the new mailer creates none on the event stream.
