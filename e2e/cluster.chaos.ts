@@ -382,7 +382,7 @@ test('a NATS node and one instance of every service SIGKILLed and restarted mid-
   await waitFor(
     async () => {
       const work = await jsm.streams.info(s.notifyStream);
-      const mail = await jsm.consumers.info(s.eventStream, s.durable('mailer'));
+      const mail = await jsm.consumers.info(s.mailStream, s.mailDurable);
       return work.state.messages === 0 && mail.num_pending === 0 && mail.num_ack_pending === 0;
     },
     { timeoutMs: 30_000, intervalMs: 100, what: 'the notifiers and mailers to drain' },

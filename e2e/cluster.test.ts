@@ -67,7 +67,8 @@ test('a node SIGKILLed and restarted, one instance of every service replaced: ev
   const b2 = await system.socket(2, { gateway: other });
 
   const jsm = await system.nc.jetstreamManager();
-  for (const name of [system.subjects.eventStream, system.subjects.feedStream]) {
+  const { eventStream, notifyStream, mailStream, feedStream } = system.subjects;
+  for (const name of [eventStream, notifyStream, mailStream, feedStream]) {
     expect((await jsm.streams.info(name)).config.num_replicas).toBe(3);
   }
 

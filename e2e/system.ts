@@ -216,7 +216,11 @@ export async function startSystem(
             const jsm = await nc.jetstreamManager();
             // the notifier's partitions are a work queue: empty once every copy was acknowledged
             if (service === 'notifier') return (await jsm.streams.info(s.notifyStream)).state.messages === 0;
-            const info = await jsm.consumers.info(s.eventStream, s.durable(service));
+            // the mailer consumes its copies on the mail stream (the event stream has no mailer durable)
+            const info =
+              service === 'mailer'
+                ? await jsm.consumers.info(s.mailStream, s.mailDurable)
+                : await jsm.consumers.info(s.eventStream, s.durable(service));
             return info.num_pending === 0 && info.num_ack_pending === 0;
           },
           { timeoutMs, intervalMs: 100, what: `the ${service} consumer to drain` },

@@ -25,7 +25,7 @@ export function adminClient(baseUrl: string, adminToken: string): Admin {
   return {
     async upsertUsers(ids) {
       await forEachLimited(ids, SEED_CONCURRENCY, async (id) => {
-        // no e-mail preference: the mailer still consumes every event, but writes no .eml files
+        // no e-mail preference: the relay copies none of their messages to the mailer (mailerNeeds)
         await call('PUT', `/api/admin/users/${id}`, {
           email: `u${id}@bench.invalid`,
           first_name: `U${id}`,

@@ -8,13 +8,15 @@
  *
  * `publishEvents` sends domain events (the outbox relay): each event, then the notifier's copy per
  * partition its members fall in (`<prefix>.ntf.<p>`), so each partition holds its events in the
- * domain stream's order. Within a batch each stream's messages are chained (`Nats-Expected-Last-Msg-Id`
+ * domain stream's order, then the mailer's copy when the mailer needs the event (`<prefix>.mail`,
+ * `mailerNeeds`: someone to mail, or a read that may cancel a held e-mail). Within a batch each
+ * stream's messages are chained (`Nats-Expected-Last-Msg-Id`
  * = the previous one's msg id): when one fails (a stream leader moving, a full stream) every later one
  * of that stream fails with it instead of being stored ahead of it, so a retry keeps the order. The
  * first of a batch is not chained; the relay starts a batch only after the last one settled, with
  * the first event it has not seen stored. A duplicate is answered before the chain is checked.
  */
-import { type DomainEvent, notifyPartitionsOf, type Subjects } from '@parley/protocol';
+import { type DomainEvent, mailerNeeds, notifyPartitionsOf, type Subjects } from '@parley/protocol';
 import { type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from 'nats';
 import { decode, encode, HEADERS } from './codec.js';
 import { type ReplyMux, replyMux } from './reply-mux.js';
@@ -93,31 +95,42 @@ export function publishAll(
   });
 }
 
+/** the streams the relay writes, each chained on its own */
+type Chain = 'event' | 'notify' | 'mail';
+
 /**
- * Every message publishing `event` takes: the domain event on its subject, then one copy per notifier
- * partition its members fall in (`<prefix>.ntf.<p>`, msg id `<event id>:<p>`), encoded once.
+ * Every message publishing `event` takes, with the stream it goes to: the domain event on its
+ * subject, then one copy per notifier partition its members fall in (`<prefix>.ntf.<p>`, msg id
+ * `<event id>:<p>`), then the mailer's copy when it needs it (`<prefix>.mail`, msg id
+ * `<event id>:mail`), encoded once.
  */
-function messagesOf(s: Subjects, event: DomainEvent): Outgoing[] {
+function messagesOf(s: Subjects, event: DomainEvent): { chain: Chain; out: Outgoing }[] {
   const data = encode(event);
   const headers = () => {
     const h = natsHeaders();
     if (event.request_id) h.set(HEADERS.REQUEST_ID, event.request_id);
     return h;
   };
-  return [
-    { subject: s.event(event.type), msgId: event.id, data, headers: headers() },
-    ...notifyPartitionsOf(event).map((p) => ({
-      subject: s.notify(p),
-      msgId: `${event.id}:${p}`,
-      data,
-      headers: headers(),
-    })),
+  const out: { chain: Chain; out: Outgoing }[] = [
+    { chain: 'event', out: { subject: s.event(event.type), msgId: event.id, data, headers: headers() } },
   ];
+  for (const p of notifyPartitionsOf(event))
+    out.push({
+      chain: 'notify',
+      out: { subject: s.notify(p), msgId: `${event.id}:${p}`, data, headers: headers() },
+    });
+  if (mailerNeeds(event))
+    out.push({
+      chain: 'mail',
+      out: { subject: s.mail, msgId: `${event.id}:mail`, data, headers: headers() },
+    });
+  return out;
 }
 
 /**
- * Publish `events` in order (each with its notifier copies); one settled result per event: fulfilled
- * with the domain event's stream position when every message of it was stored, else its first failure.
+ * Publish `events` in order (each with its notifier and mailer copies); one settled result per
+ * event: fulfilled with the domain event's stream position when every message of it was stored,
+ * else its first failure.
  */
 export async function publishEvents(
   nc: NatsConnection,
@@ -127,19 +140,15 @@ export async function publishEvents(
 ): Promise<PublishResult[]> {
   const owner: number[] = [];
   // each stream's messages chained in batch order: one that fails fails every later one with it
-  let lastEvent: string | undefined;
-  let lastCopy: string | undefined;
-  const out = events.flatMap((e, i) => {
-    const [domain, ...copies] = messagesOf(s, e) as [Outgoing, ...Outgoing[]];
-    domain.after = lastEvent;
-    lastEvent = domain.msgId;
-    for (const c of copies) {
-      c.after = lastCopy;
-      lastCopy = c.msgId;
-    }
-    for (let k = 0; k <= copies.length; k++) owner.push(i);
-    return [domain, ...copies];
-  });
+  const last: Partial<Record<Chain, string>> = {};
+  const out = events.flatMap((e, i) =>
+    messagesOf(s, e).map(({ chain, out: m }) => {
+      m.after = last[chain];
+      last[chain] = m.msgId;
+      owner.push(i);
+      return m;
+    }),
+  );
   const acks = await publishAll(nc, out, opts);
   const results: PublishResult[] = new Array(events.length);
   acks.forEach((ack, k) => {

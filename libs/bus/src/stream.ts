@@ -24,6 +24,7 @@ import {
   type StreamConfig,
 } from 'nats';
 import { decode } from './codec.js';
+import { isJsNotFound } from './not-found.js';
 import { type PublishedEvent, publishEvents } from './publish-batch.js';
 import { raiseReplicas } from './replicas.js';
 import { retry } from './retry.js';
@@ -77,8 +78,8 @@ export async function ensureStream(
 }
 
 /**
- * Create the event stream and the notifier's partition stream if missing. The partition stream is a
- * work queue: a copy leaves it once its partition's notifier acknowledged it.
+ * Create the event stream, the notifier's partition stream and the mailer's stream if missing. The
+ * two copy streams are work queues: a copy leaves once its consumer acknowledged it.
  */
 export async function ensureEventStream(
   nc: NatsConnection,
@@ -105,10 +106,16 @@ export async function ensureEventStream(
     },
     opts.replicas,
   );
+  // the mailer's input: copies of the events that can lead to an e-mail (mailerNeeds)
+  await ensureStream(
+    nc,
+    { name: s.mailStream, subjects: [s.mail], retention: RetentionPolicy.Workqueue, ...common },
+    opts.replicas,
+  );
 }
 
 /**
- * Publish one domain event (and its notifier copies); the event id is the JetStream msg id, so a
+ * Publish one domain event (and its notifier and mailer copies); the event id is the JetStream msg id, so a
  * retry is a no-op.
  */
 export async function publishEvent(
@@ -154,6 +161,11 @@ export interface ConsumerOptions {
   maxAckPending?: number;
   /** replicas of the event stream (NATS_REPLICAS); default 1 */
   replicas?: number;
+  /**
+   * create the durable when it is missing (default); false: consume it only if it exists (a missing
+   * one fails at once, not retried) — a retired durable must not come back and replay the stream
+   */
+  create?: boolean;
   /** abort the start-up retries (the service is stopping before it ever connected) */
   signal?: AbortSignal;
   /**
@@ -194,10 +206,13 @@ export async function ensureDurable(
     replicas?: number;
     stream?: string;
     filterSubject?: string;
+    /** false: update the durable only if it exists, else throw (JetStream's not-found error) */
+    create?: boolean;
   },
 ): Promise<void> {
   const stream = opts.stream ?? s.eventStream;
   const jsm = await nc.jetstreamManager();
+  if (opts.create === false) await jsm.consumers.info(stream, durable);
   const config = {
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
@@ -243,6 +258,7 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
         ...(opts.replicas ? { replicas: opts.replicas } : {}),
         ...(opts.stream ? { stream: opts.stream } : {}),
         ...(opts.filterSubject ? { filterSubject: opts.filterSubject } : {}),
+        ...(opts.create === false ? { create: false } : {}),
       });
       const consumer = await opts.nc
         .jetstream()
@@ -255,7 +271,12 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
         expires: CONSUME_EXPIRES_MS,
       });
     },
-    { what: `consumer ${durable} setup`, logger: log, ...(opts.signal ? { signal: opts.signal } : {}) },
+    {
+      what: `consumer ${durable} setup`,
+      logger: log,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.create === false ? { isFatal: isJsNotFound } : {}),
+    },
   );
   // a consumer whose connection is gone must end its loop (its pull timers would otherwise run forever)
   void opts.nc.closed().then(() => messages.close().catch(() => undefined));

@@ -313,7 +313,10 @@ export function asyncapiDocument(prefix = 'parley'): Json {
       operations[`${consumer}.consume.${key(type)}`] = {
         action: 'receive',
         channel: ref(`#/channels/${ch}`),
-        summary: `Durable consumer ${s.durable(consumer)}.`,
+        summary:
+          consumer === 'mailer'
+            ? `Copies of the events that can lead to an e-mail (mailerNeeds), on ${s.mail} in the work-queue stream ${s.mailStream}; durable consumer ${s.mailDurable}.`
+            : `Durable consumer ${s.durable(consumer)}.`,
         messages: [ref(`#/channels/${ch}/messages/event`)],
       };
     }

@@ -8,6 +8,7 @@ export * from './envelope.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './internal-schemas.js';
+export * from './mail-recipients.js';
 export * from './partitions.js';
 export * from './rpc.js';
 export * from './schemas.js';

@@ -32,6 +32,14 @@ export function subjects(prefix: string) {
     notifyStream: `${token}_notify`,
     /** the durable consumer of one notifier partition */
     notifyDurable: (partition: number) => `${token}_notifier_p${partition}`,
+    /**
+     * the mailer's copy of a domain event that can lead to an e-mail or cancel a held one
+     * (`mailerNeeds`): a work queue, so the mailer receives only what it mails
+     */
+    mail: `${prefix}.mail`,
+    mailStream: `${token}_mail_in`,
+    /** the mailer's durable consumer of `mailStream` (shared by its instances) */
+    mailDurable: `${token}_mailer`,
     /** durable consumer of the event stream for one service (shared by its instances) */
     durable: (service: ServiceName) => `${token}_${service}`,
     /** poison events a consumer gave up on */
@@ -73,6 +81,7 @@ export function allSubjectNames(
     ...events.map((e) => s.event(e)),
     ...services.map((x) => s.deadLetter(x)),
     s.notify(0),
+    s.mail,
     s.push(1),
     s.feed(1),
     s.userDeactivated,

@@ -36,14 +36,14 @@ export async function waitReady(opts: {
   try {
     const s = subjects(opts.prefix);
     const jsm = await nc.jetstreamManager();
-    // the notifiers consume every user partition; the mailer its durable on the event stream
+    // the notifiers consume every user partition; the mailer its durable on the mail stream
     const consumers = [
       ...Array.from({ length: NOTIFY_PARTITIONS }, (_, p) => ({
         stream: s.notifyStream,
         durable: s.notifyDurable(p),
         what: `the notifier consumer of partition ${p}`,
       })),
-      { stream: s.eventStream, durable: s.durable('mailer'), what: 'the mailer consumer' },
+      { stream: s.mailStream, durable: s.mailDurable, what: 'the mailer consumer' },
     ];
     for (const c of consumers) {
       await until(

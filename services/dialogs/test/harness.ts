@@ -87,9 +87,10 @@ export async function startDialogs(opts: StartDialogsOptions = {}): Promise<Star
     async stop() {
       await service.stop();
       if (ownPrefix) {
-        // the suite's event stream goes with it (file storage on the shared server)
+        // the suite's event stream and its copy streams go with it (file storage on the shared server)
         const jsm = await nc.jetstreamManager().catch(() => undefined);
-        await jsm?.streams.delete(subjects.eventStream).catch(() => undefined);
+        for (const name of [subjects.eventStream, subjects.notifyStream, subjects.mailStream])
+          await jsm?.streams.delete(name).catch(() => undefined);
       }
       await nc.drain().catch(() => nc.close());
       if (ownDb) await db.drop();

@@ -50,7 +50,7 @@ const jsm = await nc.jetstreamManager();
 await waitFor(
   async () =>
     jsm.consumers
-      .info(s.eventStream, s.durable('mailer'))
+      .info(s.mailStream, s.mailDurable)
       .then(() => true)
       .catch(() => false),
   { timeoutMs: 20_000, what: 'the mailer consumer' },
@@ -99,8 +99,8 @@ console.log(
 
 process.kill(child.pid, 'SIGTERM');
 await new Promise((r) => child.once('exit', r));
-await jsm.streams.delete(s.eventStream).catch(() => undefined);
-await jsm.streams.delete(`KV_${s.mailBucket}`).catch(() => undefined);
+for (const name of [s.eventStream, s.notifyStream, s.mailStream, `KV_${s.mailBucket}`])
+  await jsm.streams.delete(name).catch(() => undefined);
 await nc.close();
 await sink.stop();
 clearTimeout(watchdog);

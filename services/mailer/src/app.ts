@@ -1,6 +1,8 @@
 /**
  * The mailer: one e-mail per new message to each member who wants it
- * (PROTOCOL.md §6). Every instance consumes the shared durable consumer;
+ * (PROTOCOL.md §6). Every instance consumes the shared durable consumer of the
+ * mail stream, where dialogs' outbox relay copies only the events that can
+ * lead to an e-mail or cancel a held one (`mailerNeeds`, decisions §28);
  * at-least-once without repeats (beyond the SMTP transaction a crash
  * interrupts) comes from the delivery records in the mail KV bucket
  * (deliveries.ts); MAIL_DELAY_SECONDS and the hourly cap (quota.ts) leave the
@@ -11,20 +13,22 @@
 import { randomUUID } from 'node:crypto';
 import {
   type BusConnection,
+  type ConsumerOptions,
   consumeEvents,
   createRpcClient,
   type EventConsumer,
   type EventMeta,
   type EventOutcome,
+  isJsNotFound,
   type NatsConnection,
   openJsonKv,
   retry,
   type Service,
 } from '@parley/bus';
 import type { Logger } from '@parley/logger';
-import { type DomainEvent, type MessageCreatedEvent, subjects } from '@parley/protocol';
+import { type DomainEvent, type MessageCreatedEvent, mailRecipients, subjects } from '@parley/protocol';
 import { type MetricsEndpoint, serveMetrics } from '@parley/telemetry';
-import { composeMail, eligibleRecipients, toMailItem } from './compose.js';
+import { composeMail, toMailItem } from './compose.js';
 import type { MailerConfig } from './config.js';
 import { createDeliveries, type Deliveries } from './deliveries.js';
 import { createMailerMetrics, type MailerMetrics } from './metrics.js';
@@ -51,6 +55,9 @@ export interface MailerService extends Service {
 /** Records outlive the stream's 7 days, so a redelivered event always finds its record. */
 const RECORD_TTL_MS = 8 * 24 * 3600_000;
 
+/** how often the durable of a mailer before the mail stream is looked at until it can go */
+const LEGACY_CHECK_MS = 1_000;
+
 export function createMailerService(deps: MailerDeps): MailerService {
   const { config, logger } = deps;
   const s = subjects(config.SUBJECT_PREFIX);
@@ -61,13 +68,14 @@ export function createMailerService(deps: MailerDeps): MailerService {
   let transport: MailTransport | undefined;
   let deliveries: Deliveries | undefined;
   let consumer: EventConsumer | undefined;
+  let legacy: { consumer?: EventConsumer; timer?: NodeJS.Timeout; stop: AbortController } | undefined;
   let endpoint: MetricsEndpoint | null = null;
   let reminders: ReturnType<typeof createReminders> | undefined;
   let nc: NatsConnection | undefined;
 
   const onCreated = async (e: MessageCreatedEvent): Promise<EventOutcome | undefined> => {
     const d = deliveries as Deliveries;
-    const recipients = eligibleRecipients(e);
+    const recipients = mailRecipients(e);
     if (recipients.length === 0) return undefined; // nobody to mail: no KV work at all
     const item = toMailItem(e.message);
     const createdAt = Date.parse(e.message.date_created) || Date.parse(e.occurred_at) || Date.now();
@@ -94,6 +102,75 @@ export function createMailerService(deps: MailerDeps): MailerService {
     } finally {
       clearInterval(beat);
     }
+  };
+
+  /**
+   * A mailer before the mail stream consumed the event stream through `s.durable('mailer')`. The
+   * events published before dialogs made mail copies, and the ones it held (MAIL_DELAY_SECONDS, a
+   * digest), are only there. The events up to the stream's end at start are handled like the copies
+   * (one that has a copy too is handled twice; the delivery records make the second send nothing),
+   * later ones are acknowledged unhandled, and once every one of them is acknowledged the durable is
+   * deleted. Events after that point have copies, provided dialogs was upgraded first (CHANGELOG). A
+   * missing durable is never created again (`create: false`).
+   */
+  const retireLegacyDurable = async (
+    bus: NatsConnection,
+    input: ConsumerOptions,
+    state: NonNullable<typeof legacy>,
+  ): Promise<void> => {
+    const jsm = await bus.jetstreamManager();
+    const name = s.durable('mailer');
+    const done = async (): Promise<boolean> => {
+      const ci = await jsm.consumers.info(s.eventStream, name);
+      if (ci.num_pending + ci.num_ack_pending > 0 && ci.ack_floor.stream_seq < upTo) return false;
+      await jsm.consumers.delete(s.eventStream, name);
+      logger.info({ durable: name }, 'the durable of an earlier mailer on the event stream is retired');
+      return true;
+    };
+    let upTo: number;
+    try {
+      await jsm.consumers.info(s.eventStream, name);
+      upTo = (await jsm.streams.info(s.eventStream)).state.last_seq;
+      if (await done()) return;
+    } catch (err) {
+      if (isJsNotFound(err)) return;
+      throw err;
+    }
+    if (state.stop.signal.aborted) return;
+    logger.warn(
+      { durable: name, up_to_seq: upTo },
+      'handling what an earlier mailer left on the event stream',
+    );
+    const c = await consumeEvents({
+      ...input,
+      durable: name,
+      create: false,
+      signal: state.stop.signal,
+      // later events have their copy on the mail stream: acknowledged here, handled there
+      handle: (event, meta) => (meta.streamSeq > upTo ? Promise.resolve(undefined) : handle(event, meta)),
+    });
+    if (state.stop.signal.aborted) return c.stop();
+    state.consumer = c;
+    const check = async () => {
+      if (state.stop.signal.aborted) return;
+      try {
+        if (await done()) {
+          await state.consumer?.stop();
+          state.consumer = undefined;
+          return;
+        }
+      } catch (err) {
+        if (isJsNotFound(err)) {
+          // another instance retired it
+          await state.consumer?.stop();
+          state.consumer = undefined;
+          return;
+        }
+        logger.warn({ err }, 'legacy durable check failed');
+      }
+      if (!state.stop.signal.aborted) state.timer = setTimeout(check, LEGACY_CHECK_MS);
+    };
+    state.timer = setTimeout(check, LEGACY_CHECK_MS);
   };
 
   return {
@@ -134,7 +211,7 @@ export function createMailerService(deps: MailerDeps): MailerService {
         send: (leader, items, to) => t.send(composeMail(config, leader, items, to)),
         onResult: (result) => metrics.emails.inc({ result }),
       });
-      consumer = await consumeEvents({
+      const input = {
         nc: bus,
         subjects: s,
         service: 'mailer',
@@ -153,7 +230,17 @@ export function createMailerService(deps: MailerDeps): MailerService {
         // records final (or leased) and sends nothing again
         confirmAcks: false,
         replicas: config.NATS_REPLICAS,
+      } satisfies ConsumerOptions;
+      consumer = await consumeEvents({
+        ...input,
+        stream: s.mailStream,
+        durable: s.mailDurable,
+        filterSubject: s.mail,
       });
+      legacy = { stop: new AbortController() };
+      void retireLegacyDurable(bus, input, legacy).catch((err: unknown) =>
+        logger.warn({ err }, 'the durable of an earlier mailer on the event stream was not retired'),
+      );
       // the daily reminder (§9): its records live in the mail bucket under their own keys
       reminders = createReminders({
         config,
@@ -170,6 +257,12 @@ export function createMailerService(deps: MailerDeps): MailerService {
     async stop() {
       await reminders?.stop();
       reminders = undefined;
+      if (legacy) {
+        legacy.stop.abort();
+        clearTimeout(legacy.timer);
+        await legacy.consumer?.stop();
+        legacy = undefined;
+      }
       await consumer?.stop();
       consumer = undefined;
       transport?.close();

@@ -1,29 +1,9 @@
-/** From domain data to the e-mail: recipients, items, headers (PROTOCOL.md §6). */
-import {
-  type MessageCreatedEvent,
-  type MessageDto,
-  type Recipient,
-  signUnsubscribeToken,
-  unsubscribePath,
-} from '@parley/protocol';
+/** From domain data to the e-mail: items, headers (PROTOCOL.md §6); the recipients are `mailRecipients`. */
+import { type MessageDto, signUnsubscribeToken, unsubscribePath } from '@parley/protocol';
 import type { MailerConfig } from './config.js';
 import type { MailRecipient } from './records.js';
 import { type MailItem, render } from './templates/index.js';
 import type { OutgoingMail } from './transport.js';
-
-/** Members other than the author who are active, have an address and want e-mail. */
-export function eligibleRecipients(e: MessageCreatedEvent): MailRecipient[] {
-  const seen = new Set<number>();
-  const out: MailRecipient[] = [];
-  for (const r of e.recipients as Recipient[]) {
-    if (r.user_id === e.message.user.id || !r.is_active || !r.email_notifications || !r.email?.trim())
-      continue;
-    if (seen.has(r.user_id)) continue;
-    seen.add(r.user_id);
-    out.push({ user_id: r.user_id, email: r.email.trim(), first_name: r.first_name, last_name: r.last_name });
-  }
-  return out;
-}
 
 export function toMailItem(m: MessageDto): MailItem {
   return {

@@ -11,14 +11,11 @@
  *   the window and the digest of the surplus;
  * - `seen.<message>` the message was read (from MessageSeenEvent.seen_ids).
  */
+import type { MailRecipient } from '@parley/protocol';
 import type { MailItem } from './templates/index.js';
 
-export interface MailRecipient {
-  user_id: number;
-  email: string;
-  first_name: string;
-  last_name: string;
-}
+/** who an e-mail goes to: the protocol's choice of recipients (`mailRecipients`) */
+export type { MailRecipient };
 
 interface Stamp {
   /** ISO time of the last change */

@@ -80,7 +80,7 @@ export async function drained(nc: NatsConnection, s: Subjects, timeoutMs = 15_00
   const jsm = await nc.jetstreamManager();
   await waitFor(
     async () => {
-      const info = await jsm.consumers.info(s.eventStream, s.durable('mailer'));
+      const info = await jsm.consumers.info(s.mailStream, s.mailDurable);
       return info.num_pending === 0 && info.num_ack_pending === 0;
     },
     { timeoutMs, intervalMs: 100, what: 'the mailer consumer to drain' },
@@ -89,6 +89,6 @@ export async function drained(nc: NatsConnection, s: Subjects, timeoutMs = 15_00
 
 export async function dropAll(nc: NatsConnection, s: Subjects): Promise<void> {
   const jsm = await nc.jetstreamManager();
-  await jsm.streams.delete(s.eventStream).catch(() => undefined);
-  await jsm.streams.delete(`KV_${s.mailBucket}`).catch(() => undefined);
+  for (const name of [s.eventStream, s.notifyStream, s.mailStream, `KV_${s.mailBucket}`])
+    await jsm.streams.delete(name).catch(() => undefined);
 }
