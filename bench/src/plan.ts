@@ -23,7 +23,7 @@ export const plan = {
   feedCost: { ms: 15_000, maxOps: 40_000, catchUpMs: 60_000 },
   /** open loop over all pairs, rising rates; stops at the first rate whose create or delivery p99 passes the bound */
   ladder: {
-    rates: [60, 100, 200, 300, 400, 500, 650, 800, 1_000],
+    rates: [60, 100, 200, 300, 400, 500, 650, 800, 1_000, 1_200, 1_500],
     stepMs: 5_000,
     drainMs: 3_000,
     p99BoundMs: 100,
