@@ -177,5 +177,5 @@ describe('notifier crash', () => {
     expect(b.where(pushOf(id))).toHaveLength(1);
     expect(b.where(pushOf(before))).toHaveLength(1);
     expect(survivor.child.exitCode).toBeNull();
-  }, 45_000);
+  }, 90_000);
 });

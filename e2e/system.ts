@@ -317,12 +317,22 @@ export const instanceOf = (p: NotifierProcess) =>
 
 /** wait until the spawned notifiers hold the partitions in equal shares */
 export async function partitionsShared(system: System, procs: NotifierProcess[]): Promise<void> {
-  await waitFor(
-    async () => {
-      const h = await partitionHolders(system);
-      const ids = procs.map(instanceOf);
-      return ids.every((id) => id && h.filter((x) => x === id).length === NOTIFY_PARTITIONS / procs.length);
-    },
-    { timeoutMs: 20_000, what: 'the partitions shared equally' },
-  );
+  let seen = '';
+  try {
+    await waitFor(
+      async () => {
+        const h = await partitionHolders(system);
+        const ids = procs.map(instanceOf);
+        seen = JSON.stringify({ instances: ids, holders: h });
+        return ids.every((id) => id && h.filter((x) => x === id).length === NOTIFY_PARTITIONS / procs.length);
+      },
+      // two fresh processes under a loaded CI machine: start-up, 16 consumers taken, 8 given back and
+      // taken by the other (one CI run out of several needed more than 20 s)
+      { timeoutMs: 40_000, what: 'the partitions shared equally' },
+    );
+  } catch (err) {
+    // what the instances and the lease keys said last: the only clue to a stuck share-out
+    const tails = procs.map((p) => p.output().split('\n').slice(-15).join('\n')).join('\n----\n');
+    throw new Error(`${(err as Error).message}; last seen ${seen}; their last lines:\n${tails}`);
+  }
 }
