@@ -5,9 +5,9 @@
  * the message with a mailable recipient is mailed exactly once.
  */
 import { afterEach, expect, test } from '@jest/globals';
-import { sleep, type TestSocket } from '@parley/testing';
+import { sleep } from '@parley/testing';
 import { createDialog, createUser } from '../services/dialogs/test/harness.js';
-import { type System, startSystem } from './system.js';
+import { type System, sendMessage, startSystem } from './system.js';
 
 /** after the mailer drained, how long a second e-mail would still need to reach the sink */
 const SETTLE_MS = 500;
@@ -18,15 +18,6 @@ afterEach(async () => {
   await sys?.stop();
   sys = undefined;
 }, 120_000);
-
-async function send(socket: TestSocket, dialogId: number, body: string): Promise<number> {
-  const answer = await socket.request(
-    { event: 'dialogs.messages.create', dialog_id: dialogId, body },
-    10_000,
-  );
-  expect(answer.exception).toBeUndefined();
-  return answer.data.id as number;
-}
 
 test('messages nobody can be mailed never reach the mailer; a mailable one is mailed once', async () => {
   sys = await startSystem();
@@ -43,9 +34,9 @@ test('messages nobody can be mailed never reach the mailer; a mailable one is ma
   const mailed = await createDialog(rpc, [3, 4]);
   const [one, three] = [await sys.socket(1), await sys.socket(3)];
 
-  for (let i = 0; i < 5; i++) await send(one, quiet.id, `nobody mails this ${i}`);
-  const id = await send(three, mailed.id, 'user 4 gets this');
-  for (let i = 5; i < 10; i++) await send(one, quiet.id, `nobody mails this ${i}`);
+  for (let i = 0; i < 5; i++) await sendMessage(one, quiet.id, `nobody mails this ${i}`);
+  const id = await sendMessage(three, mailed.id, 'user 4 gets this');
+  for (let i = 5; i < 10; i++) await sendMessage(one, quiet.id, `nobody mails this ${i}`);
 
   await sink.waitForCount(1, 15_000);
   await sys.drained('mailer');

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { notifyPartition } from '@parley/protocol';
-import { sleep, type TestSocket, waitFor } from '@parley/testing';
+import { sleep, waitFor } from '@parley/testing';
 import { createDialog, createUser } from '../services/dialogs/test/harness.js';
 import {
   buildNotifier,
@@ -15,6 +15,7 @@ import {
   partitionsShared,
   pushOf,
   type System,
+  sendMessage,
   startSystem,
 } from './system.js';
 
@@ -37,22 +38,13 @@ async function twoUsers(system: System) {
   return { dialogId: dialog.id, a: await system.socket(1), b: await system.socket(2) };
 }
 
-async function send(socket: TestSocket, dialogId: number, body: string): Promise<number> {
-  const answer = await socket.request(
-    { event: 'dialogs.messages.create', dialog_id: dialogId, body },
-    10_000,
-  );
-  expect(answer.exception).toBeUndefined();
-  return answer.data.id as number;
-}
-
 test('a NATS outage: open sockets get `unavailable` and stay open; after the restart a message is answered, pushed and e-mailed once', async () => {
   sys = await startSystem({ gatewayEnv: { REQUEST_TIMEOUT_MS: '1500' } });
   const notifier = await sys.startNotifier({ LEADER_LEASE_SECONDS: '2' });
   const { sink } = await sys.startMailer();
   const { dialogId, a, b } = await twoUsers(sys);
 
-  const before = await send(a, dialogId, 'before the outage');
+  const before = await sendMessage(a, dialogId, 'before the outage');
   await b.next(pushOf(before), { timeoutMs: 10_000 });
   await sink.waitForCount(1, 10_000);
   await sys.drained('notifier');
@@ -122,12 +114,12 @@ test('a message created while the notifier is stopped is pushed once it starts a
   sys = await startSystem();
   const notifier = await sys.startNotifier();
   const { dialogId, a, b } = await twoUsers(sys);
-  const before = await send(a, dialogId, 'before the stop');
+  const before = await sendMessage(a, dialogId, 'before the stop');
   await b.next(pushOf(before), { timeoutMs: 10_000 });
   await sys.drained('notifier');
 
   await notifier.stop();
-  const id = await send(a, dialogId, 'while the notifier is stopped');
+  const id = await sendMessage(a, dialogId, 'while the notifier is stopped');
   const jsm = await sys.nc.jetstreamManager();
   const s = sys.subjects;
   // the event's copies are in the notifier's partitions, waiting (one per partition of users 1 and 2)
@@ -158,7 +150,7 @@ describe('notifier crash', () => {
     // both run, 8 partitions each
     await partitionsShared(system, procs);
     const { dialogId, a, b } = await twoUsers(system);
-    const before = await send(a, dialogId, 'before the crash');
+    const before = await sendMessage(a, dialogId, 'before the crash');
     await b.next(pushOf(before), { timeoutMs: 10_000 });
     await system.drained('notifier');
 
@@ -168,7 +160,7 @@ describe('notifier crash', () => {
     const survivor = procs.find((p) => p !== doomed) as NotifierProcess;
     process.kill(doomed.child.pid as number, 'SIGKILL');
     await doomed.exited;
-    const id = await send(a, dialogId, 'after the crash');
+    const id = await sendMessage(a, dialogId, 'after the crash');
     await b.next(pushOf(id), { timeoutMs: 20_000 });
     expect((await partitionHolders(system)).every((h) => h === instanceOf(survivor))).toBe(true);
     await system.drained('notifier');

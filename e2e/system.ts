@@ -4,8 +4,10 @@
  * a gateway with real sockets, and notifiers/mailers started and stopped by the
  * test (in-process, or as child processes of the built service to be SIGKILLed).
  */
+
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { expect } from '@jest/globals';
 import { connectBus, kvStreamName, type NatsConnection } from '@parley/bus';
 import { parseConfig } from '@parley/config';
 import { silentLogger } from '@parley/logger';
@@ -335,4 +337,14 @@ export async function partitionsShared(system: System, procs: NotifierProcess[])
     const tails = procs.map((p) => p.output().split('\n').slice(-15).join('\n')).join('\n----\n');
     throw new Error(`${(err as Error).message}; last seen ${seen}; their last lines:\n${tails}`);
   }
+}
+
+/** `dialogs.messages.create` from `socket`: answered without an exception; the new message's id */
+export async function sendMessage(socket: TestSocket, dialogId: number, body: string): Promise<number> {
+  const answer = await socket.request(
+    { event: 'dialogs.messages.create', dialog_id: dialogId, body },
+    10_000,
+  );
+  expect(answer.exception).toBeUndefined();
+  return answer.data.id as number;
 }
