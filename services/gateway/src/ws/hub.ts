@@ -122,7 +122,8 @@ export function createHub(deps: HubDeps): Hub {
     }
     if (entry.known && d.last > entry.lastSeq) {
       entry.waiting = [d];
-      void fill(userId, entry, d.last);
+      // every frame before this one (the message before it may hold several)
+      void fill(userId, entry, d.seq - 1);
       return;
     }
     apply(entry, d.seq, d.entry);
@@ -180,14 +181,14 @@ export function createHub(deps: HubDeps): Hub {
     const entry = users.get(userId);
     // unsubscribed meanwhile: nobody here to deliver to
     if (!entry) return;
-    const delivery = decodeFeedDelivery(m);
-    if (delivery === null) {
+    const frames = decodeFeedDelivery(m);
+    if (frames === null) {
       deps.logger.warn({ user_id: userId }, 'dropped a malformed feed entry');
       return;
     }
-    if (delivery) {
+    if (frames) {
       try {
-        onFeed(userId, entry, delivery);
+        for (const d of frames) onFeed(userId, entry, d);
       } catch (e) {
         deps.logger.error({ err: e, user_id: userId }, 'feed delivery failed');
       }
