@@ -161,7 +161,8 @@ export async function appendFeed(
         if (first < b) again.push(...rangesOf(entries, first, b, results));
         continue;
       }
-      for (let i = a; i < b; i++) results[i] = { status: 'fulfilled', value: { seq: feedSeq(seq, i - a), duplicate } };
+      for (let i = a; i < b; i++)
+        results[i] = { status: 'fulfilled', value: { seq: feedSeq(seq, i - a), duplicate } };
     }
     ranges = again;
   }
@@ -186,7 +187,11 @@ function rangesOf(
 }
 
 /** the `<key>=<version>` counters of the feed message stored at `seq`; undefined when it cannot be read */
-async function storedCounters(nc: NatsConnection, s: Subjects, seq: number): Promise<Set<string> | undefined> {
+async function storedCounters(
+  nc: NatsConnection,
+  s: Subjects,
+  seq: number,
+): Promise<Set<string> | undefined> {
   try {
     const jsm = await nc.jetstreamManager({ checkAPI: false });
     const m = await jsm.streams.getMessage(s.feedStream, { seq });
@@ -210,7 +215,12 @@ function bundleMessage(s: Subjects, userId: number, entries: readonly FeedAppend
   const h = natsHeaders();
   if (counters.length) h.set(FEED_HEADERS.COUNTERS, counters.join(','));
   const bundle: FeedBundle = { frames: entries.map((e) => e.entry) };
-  return { subject: s.feed(userId), msgId: (entries[0] as FeedAppend).msgId, data: encode(bundle), headers: h };
+  return {
+    subject: s.feed(userId),
+    msgId: (entries[0] as FeedAppend).msgId,
+    data: encode(bundle),
+    headers: h,
+  };
 }
 
 export interface FeedDelivery {
