@@ -15,7 +15,7 @@
  * the restarted instance taking 8 back.
  */
 import { afterAll, expect, test } from '@jest/globals';
-import { connectBus, framesOf, type NatsConnection } from '@parley/bus';
+import { connectBus, type NatsConnection } from '@parley/bus';
 import { silentLogger } from '@parley/logger';
 import { NOTIFY_PARTITIONS, notifyPartition, subjects } from '@parley/protocol';
 import {
@@ -128,9 +128,9 @@ async function lastCounterEntries(jsm: JetStreamManager, stream: string, subject
   ) {
     const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
     if (m?.subject !== subject) continue;
-    for (const f of framesOf(m.seq, m.data))
-      if (f.entry?.item.event.startsWith('notifications.'))
-        out.push(`${f.seq} ${f.entry.item.event} v${f.entry.version} ${JSON.stringify(f.entry.item.data)}`);
+    const e = m.json<{ item: { event: string; data: unknown }; version?: number }>();
+    if (e.item.event.startsWith('notifications.'))
+      out.push(`${seq} ${e.item.event} v${e.version} ${JSON.stringify(e.item.data)}`);
   }
   return out;
 }

@@ -89,9 +89,8 @@ export const FEED_EVENTS: readonly FeedEvent[] = [
 ];
 
 /**
- * One entry of a user's feed: one push frame. Entries are stored in the feed stream as FeedBundles
- * (the frames one push appends at once, one stream message) and republished to the user's push
- * subject for live delivery; a frame's `seq` derives from the message's stream sequence (feedSeq).
+ * One entry of a user's feed: one push frame, stored in the feed stream (its `seq` is the stream
+ * sequence) and republished to the user's push subject for live delivery.
  */
 export interface FeedEntry {
   item: FeedItem;
@@ -99,31 +98,6 @@ export interface FeedEntry {
   origin_conn?: string | null;
   /** counter frames: the user's counters version the values belong to (MemberState.counters_version) */
   version?: number;
-}
-
-/**
- * One message of the feed stream: the frames of one user that one push appends together (a message
- * frame and its counters), at most FEED_FRAMES_PER_MESSAGE. Messages stored before bundles (one bare
- * FeedEntry each) are still read: their one frame's seq is the stream sequence itself.
- */
-export interface FeedBundle {
-  frames: FeedEntry[];
-}
-
-/** the most frames one feed message carries (a frame's seq leaves room for this many per message) */
-export const FEED_FRAMES_PER_MESSAGE = 16;
-
-/**
- * The `seq` of frame `index` of the bundle stored at stream sequence `streamSeq`: it only grows with
- * the stream (and stays above every seq of the older one-frame messages, whose seq is `streamSeq`).
- */
-export function feedSeq(streamSeq: number, index: number): number {
-  return streamSeq * FEED_FRAMES_PER_MESSAGE + index;
-}
-
-/** the stream sequence of the first message that may hold a frame with a seq above `seq` */
-export function feedStreamSeqAfter(seq: number): number {
-  return Math.max(1, Math.floor(seq / FEED_FRAMES_PER_MESSAGE));
 }
 
 /** The key a counter frame is collapsed and ordered by; null for message and seen frames. */

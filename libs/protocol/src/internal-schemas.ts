@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { MemberState, MessageCreatedEvent, MessageSeenEvent, Recipient } from './domain-events.js';
 import type { FileDto, MessageDto, UserDto } from './dto.js';
-import { FEED_FRAMES_PER_MESSAGE, type FeedBundle, type FeedEntry, type PushMessage } from './events.js';
+import type { FeedEntry, PushMessage } from './events.js';
 
 const isoDate = z.string().min(1).max(64);
 const int = z.number().int();
@@ -137,10 +137,6 @@ export const feedEntrySchema = z.object({
   origin_conn: z.string().nullable().optional(),
   version: int.optional(),
 }) satisfies z.ZodType<FeedEntry>;
-
-export const feedBundleSchema = z.object({
-  frames: z.array(feedEntrySchema).min(1).max(FEED_FRAMES_PER_MESSAGE),
-}) satisfies z.ZodType<FeedBundle>;
 /** `<prefix>.user.deactivated`: the admin API set `is_active: false` for this user. */
 export const userDeactivatedSchema = z.object({ user_id: int.positive() });
 export type UserDeactivated = z.infer<typeof userDeactivatedSchema>;

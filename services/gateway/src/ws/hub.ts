@@ -122,8 +122,7 @@ export function createHub(deps: HubDeps): Hub {
     }
     if (entry.known && d.last > entry.lastSeq) {
       entry.waiting = [d];
-      // every frame before this one (the message before it may hold several)
-      void fill(userId, entry, d.seq - 1);
+      void fill(userId, entry, d.last);
       return;
     }
     apply(entry, d.seq, d.entry);
@@ -181,14 +180,14 @@ export function createHub(deps: HubDeps): Hub {
     const entry = users.get(userId);
     // unsubscribed meanwhile: nobody here to deliver to
     if (!entry) return;
-    const frames = decodeFeedDelivery(m);
-    if (frames === null) {
+    const delivery = decodeFeedDelivery(m);
+    if (delivery === null) {
       deps.logger.warn({ user_id: userId }, 'dropped a malformed feed entry');
       return;
     }
-    if (frames) {
+    if (delivery) {
       try {
-        for (const d of frames) onFeed(userId, entry, d);
+        onFeed(userId, entry, delivery);
       } catch (e) {
         deps.logger.error({ err: e, user_id: userId }, 'feed delivery failed');
       }
