@@ -17,7 +17,7 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
-const TAIL_BYTES = 4096;
+const TAIL_BYTES = Number(process.env.BENCH_TAIL_BYTES ?? 4096);
 const running = new Set<Child>();
 
 export function startChild(
@@ -68,6 +68,9 @@ export function startChild(
 
 /** Stop every child still running, newest first (the gateway before the services it calls). */
 export async function stopAllChildren(): Promise<void> {
+  // BENCH_TAILS=1: what each child printed last (warnings of a run that went wrong)
+  if (process.env.BENCH_TAILS)
+    for (const c of running) console.log(`--- ${c.name} (last ${TAIL_BYTES} bytes)\n${c.tail()}`);
   for (const c of [...running].reverse()) await c.stop();
 }
 

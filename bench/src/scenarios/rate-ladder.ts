@@ -114,6 +114,11 @@ export async function offer(
   tag = `ladder ${rate}`,
 ): Promise<Offered> {
   const sentAt = new Map<string, number>();
+  // BENCH_SLOW=<ms>: the deliveries slower than this, with the create answer's time: which hop stalled
+  const slowMs = Number(process.env.BENCH_SLOW) || Number.POSITIVE_INFINITY;
+  const slow: { body: string; sentMs: number; deliveryMs: number; seq: unknown }[] = [];
+  const answerOf = new Map<string, number>();
+  const start = performance.now();
   const answers: number[] = [];
   const deliveries: number[] = [];
   let errors = 0;
@@ -124,6 +129,13 @@ export async function offer(
       if (t0 === undefined) return;
       sentAt.delete(frame.data.markdown_body);
       deliveries.push(at - t0);
+      if (at - t0 > slowMs)
+        slow.push({
+          body: frame.data.markdown_body,
+          sentMs: t0 - start,
+          deliveryMs: at - t0,
+          seq: frame.seq,
+        });
     });
   }
   const pending: Promise<void>[] = [];
@@ -138,6 +150,7 @@ export async function offer(
         .then(({ frame, ms }) => {
           if (frame.exception) errors++;
           else answers.push(ms);
+          if (slowMs < Number.POSITIVE_INFINITY) answerOf.set(body, ms);
         }),
     );
   });
@@ -145,5 +158,9 @@ export async function offer(
   while (sentAt.size > 0 && performance.now() < deadline) await sleep(20);
   await Promise.all(pending);
   for (const p of pairs) p.receiver.onPush(() => undefined);
+  if (slow.length) {
+    const shown = slow.slice(0, 40).map((d) => ({ ...d, answerMs: answerOf.get(d.body) }));
+    console.log(`  deliveries over ${slowMs} ms: ${slow.length}; the first: ${JSON.stringify(shown)}`);
+  }
   return { answers, deliveries, sent: run.sent, errors, ms: run.ms };
 }

@@ -14,6 +14,7 @@ import {
 } from '@parley/protocol';
 import {
   AckPolicy,
+  ConsumerEvents,
   DeliverPolicy,
   type JsMsg,
   type NatsConnection,
@@ -35,7 +36,17 @@ import { retry } from './retry.js';
  * moved consumer leader is found again within seconds, not the 30 s default.
  */
 const CONSUME_EXPIRES_MS = 5_000;
-const CONSUME_HEARTBEAT_MS = 1_000;
+const CONSUME_HEARTBEAT_MS = 500;
+/**
+ * messages one pull asks for. nats-server before 2.9.15 (Debian's 2.9.10 here) can drop a pull that
+ * expires just as a message arrives without sending its 408 (nats-server#3942): the client then waits
+ * for two missed heartbeats before it pulls again, and every message of that consumer waits with it
+ * (seen in `npm run bench`: one notifier partition's pushes 2 s late, in about one run of four). A
+ * small batch is used up and replaced long before it expires wherever messages flow (a consumer with
+ * more than about 13 a second never lets a pull expire), so the race needs a pull expiring on a nearly
+ * idle consumer at the moment a message comes; the short heartbeat bounds what it costs then.
+ */
+const CONSUME_BATCH = 64;
 
 export interface StreamOptions {
   /** how long events are kept (ms); default 7 days */
@@ -264,7 +275,8 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
         .jetstream()
         .consumers.get(opts.stream ?? opts.subjects.eventStream, durable);
       return consumer.consume({
-        max_messages: Math.max(16, (opts.concurrency ?? 1) * 4),
+        // credits come back as messages arrive, not as they are handled: `concurrency` is not bounded by it
+        max_messages: CONSUME_BATCH,
         // a pull that the server stopped answering (its consumer leader moved, a node died) is
         // noticed within this long and re-issued, instead of waiting out the pull's expiry
         idle_heartbeat: CONSUME_HEARTBEAT_MS,
@@ -280,6 +292,14 @@ export async function consumeEvents(opts: ConsumerOptions): Promise<EventConsume
   );
   // a consumer whose connection is gone must end its loop (its pull timers would otherwise run forever)
   void opts.nc.closed().then(() => messages.close().catch(() => undefined));
+  // a pull the server stopped serving shows as missed heartbeats (the client then pulls again)
+  void (async () => {
+    for await (const st of await messages.status()) {
+      if (st.type === ConsumerEvents.HeartbeatsMissed)
+        log.warn({ missed: st.data }, 'consumer heartbeats missed');
+      else log.debug({ status: st.type, data: st.data }, 'consumer status');
+    }
+  })().catch(() => undefined);
   const chains = new Map<string, Promise<void>>();
   const inflight = new Set<Promise<void>>();
   const concurrency = opts.concurrency ?? 1;
