@@ -19,6 +19,7 @@ import { deliveryLatency } from './scenarios/delivery.js';
 import { feedCost } from './scenarios/feed-cost.js';
 import { feedReplay } from './scenarios/feed-replay.js';
 import { historyDepth } from './scenarios/history-depth.js';
+import { idleCost } from './scenarios/idle.js';
 import { notifierScale } from './scenarios/notifier-scale.js';
 import { oneDialog, oneDialogWritePath } from './scenarios/one-dialog.js';
 import { rateLadder } from './scenarios/rate-ladder.js';
@@ -148,6 +149,11 @@ try {
     return [];
   });
   if (pairs.length) {
+    if (wanted('idle'))
+      await step('idle: sockets open, no traffic', async () => {
+        await idleCost(ctx, plan.idle);
+        return [];
+      });
     const closed = pairs.slice(0, plan.create.sockets);
     if (wanted('create')) await step('create throughput', () => createThroughput(ctx, closed, plan.create));
     if (wanted('onedialog'))

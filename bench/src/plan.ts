@@ -30,6 +30,8 @@ export const plan = {
   },
   /** one rate, first with one notifier, then with two sharing the partitions */
   scale: { rate: 300, stepMs: 8_000, drainMs: 3_000 },
+  /** the services with the pairs' sockets open and no traffic (after the warm-up has settled) */
+  idle: { settleMs: 3_000, ms: 15_000 },
   delivery: { perSec: 300, ms: 10_000, drainMs: 5_000, floorScript: child('floor-ws') },
   memory: {
     sockets: 5_000,
