@@ -67,35 +67,57 @@ export async function freePort(): Promise<number> {
  */
 export async function startNatsServer(opts: { port?: number } = {}): Promise<PrivateNats> {
   if (!hasBinary('nats-server')) throw new Error(NO_SERVERS_HELP);
-  const port = opts.port ?? (await freePort());
+  // a free port may be taken by another suite's server before ours binds it; then ours exits and the
+  // port still answers — someone else's server, killed with that suite. The server's own name in its
+  // INFO line tells them apart, and a fresh port is tried.
+  const name = `parley-test-${randomBytes(6).toString('hex')}`;
+  let port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'parley-nats-'));
   let proc: ChildProcess | undefined;
-  const launch = async () => {
-    proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
-      stdio: 'ignore',
-    });
+  const launchOnce = async (): Promise<boolean> => {
+    const child = spawn(
+      'nats-server',
+      ['-a', '127.0.0.1', '-p', String(port), '-n', name, '-js', '-sd', dir],
+      {
+        stdio: 'ignore',
+      },
+    );
+    proc = child;
     // a test process that exits without reaching its cleanup must not leave the server behind
-    const child = proc;
     const orphan = () => child.kill('SIGKILL');
     process.once('exit', orphan);
     child.once('exit', () => process.off('exit', orphan));
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      if (await canConnect(port)) return;
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      const found = await serverNameAt(port);
+      if (found === name) return true;
       await sleep(30);
     }
-    throw new Error('nats-server did not start');
+    child.kill('SIGKILL');
+    return false;
+  };
+  const launch = async () => {
+    // the first start may move to another free port; a restart keeps its port (clients reconnect to it)
+    const movable = opts.port === undefined && url === undefined;
+    for (let attempt = 0; attempt < (movable ? 5 : 1); attempt++) {
+      if (attempt > 0) port = await freePort();
+      if (await launchOnce()) return;
+    }
+    throw new Error(`nats-server did not start on port ${port} (taken by another process?)`);
   };
   const kill = async () => {
     const p = proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise((r) => p.once('exit', r));
     p.kill('SIGKILL');
     await exited;
   };
+  let url: string | undefined;
   await launch();
+  url = `nats://127.0.0.1:${port}`;
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url,
     port,
     kill,
     restart: launch,
@@ -106,14 +128,28 @@ export async function startNatsServer(opts: { port?: number } = {}): Promise<Pri
   };
 }
 
-async function canConnect(port: number): Promise<boolean> {
+/** the `server_name` of the NATS server answering on `port` (its INFO line), or null */
+async function serverNameAt(port: number): Promise<string | null> {
   const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
+    let buf = '';
+    const done = (v: string | null) => {
       s.destroy();
-      resolve(true);
+      resolve(v);
+    };
+    s.setTimeout(2_000, () => done(null));
+    s.on('data', (d) => {
+      buf += d.toString('utf8');
+      const line = buf.indexOf('\r\n');
+      if (line < 0) return;
+      const m = /^INFO\s+(\{.*\})/.exec(buf.slice(0, line));
+      try {
+        done(m ? ((JSON.parse(m[1] as string) as { server_name?: string }).server_name ?? null) : null);
+      } catch {
+        done(null);
+      }
     });
-    s.once('error', () => resolve(false));
+    s.once('error', () => done(null));
   });
 }

@@ -120,6 +120,20 @@ describe('servers', () => {
     await waitFor(reachable, { what: 'restarted nats' });
   });
 
+  test("a private nats-server never passes off another process's server on its port as its own", async () => {
+    const first = await startNatsServer();
+    cleanups.push(() => first.stop());
+    // the port is taken: a start there refuses instead of handing out the other server
+    await expect(startNatsServer({ port: first.port })).rejects.toThrow(/did not start/);
+    // the same while restarting: someone else took the port while this one was down
+    const second = await startNatsServer();
+    cleanups.push(() => second.stop());
+    await second.kill();
+    const squatter = await startNatsServer({ port: second.port });
+    cleanups.push(() => squatter.stop());
+    await expect(second.restart()).rejects.toThrow(/did not start/);
+  });
+
   test('no container runtime becomes one sentence saying what to set', () => {
     const e = noRuntime(new Error('Could not find a working container runtime strategy'));
     expect(e.message).toBe(NO_SERVERS_HELP);
