@@ -335,7 +335,10 @@ export async function partitionsShared(system: System, procs: NotifierProcess[])
   } catch (err) {
     // what the instances and the lease keys said last: the only clue to a stuck share-out
     const tails = procs.map((p) => p.output().split('\n').slice(-15).join('\n')).join('\n----\n');
-    throw new Error(`${(err as Error).message}; last seen ${seen}; their last lines:\n${tails}`);
+    const server = system.nats.describe?.() ?? '';
+    throw new Error(
+      `${(err as Error).message}; last seen ${seen}; their last lines:\n${tails}\n----\n${server}`,
+    );
   }
 }
 

@@ -46,6 +46,8 @@ export interface PrivateNats {
   restart(): Promise<void>;
   /** stop and delete the store */
   stop(): Promise<void>;
+  /** for a failing test: whether the server process runs (or how it ended) and its last log lines */
+  describe?(): string;
 }
 
 export async function freePort(): Promise<number> {
@@ -74,6 +76,7 @@ export async function startNatsServer(opts: { port?: number } = {}): Promise<Pri
   let port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'parley-nats-'));
   let proc: ChildProcess | undefined;
+  const log = '';
   const launchOnce = async (): Promise<boolean> => {
     const child = spawn(
       'nats-server',
@@ -124,6 +127,14 @@ export async function startNatsServer(opts: { port?: number } = {}): Promise<Pri
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
+    },
+    describe() {
+      const p = proc;
+      const state =
+        p && p.exitCode === null && p.signalCode === null
+          ? `pid ${p.pid} running`
+          : `ended (code ${p?.exitCode}, signal ${p?.signalCode})`;
+      return `nats-server ${name} on ${port}: ${state}; last lines:\n${log.split('\n').slice(-8).join('\n')}`;
     },
   };
 }
