@@ -76,16 +76,19 @@ export async function startNatsServer(opts: { port?: number } = {}): Promise<Pri
   let port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'parley-nats-'));
   let proc: ChildProcess | undefined;
-  const log = '';
+  let log = '';
+  let started = false;
   const launchOnce = async (): Promise<boolean> => {
     const child = spawn(
       'nats-server',
       ['-a', '127.0.0.1', '-p', String(port), '-n', name, '-js', '-sd', dir],
-      {
-        stdio: 'ignore',
-      },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     proc = child;
+    // nats-server logs to stderr: its last lines say why it ended, if it did
+    child.stderr?.on('data', (d: Buffer) => {
+      log = (log + d.toString('utf8')).slice(-4_000);
+    });
     // a test process that exits without reaching its cleanup must not leave the server behind
     const orphan = () => child.kill('SIGKILL');
     process.once('exit', orphan);
@@ -102,7 +105,7 @@ export async function startNatsServer(opts: { port?: number } = {}): Promise<Pri
   };
   const launch = async () => {
     // the first start may move to another free port; a restart keeps its port (clients reconnect to it)
-    const movable = opts.port === undefined && url === undefined;
+    const movable = opts.port === undefined && !started;
     for (let attempt = 0; attempt < (movable ? 5 : 1); attempt++) {
       if (attempt > 0) port = await freePort();
       if (await launchOnce()) return;
@@ -116,11 +119,10 @@ export async function startNatsServer(opts: { port?: number } = {}): Promise<Pri
     p.kill('SIGKILL');
     await exited;
   };
-  let url: string | undefined;
   await launch();
-  url = `nats://127.0.0.1:${port}`;
+  started = true;
   return {
-    url,
+    url: `nats://127.0.0.1:${port}`,
     port,
     kill,
     restart: launch,
